@@ -1,0 +1,1 @@
+export { buildApi, type ApiDeps } from "./app";

@@ -1,0 +1,170 @@
+import { FeeBumpTransaction, StrKey, TransactionBuilder, xdr } from "@stellar/stellar-sdk";
+import type { Transaction } from "@stellar/stellar-sdk";
+
+/** A transaction envelope the devnet cannot decode: the RPC answers it with invalid params. */
+export class EnvelopeError extends Error {
+  override readonly name = "EnvelopeError";
+}
+
+/** The inner (sequence-consuming) transaction, normalized from v0 or v1 envelopes. */
+export interface InnerTx {
+  readonly hash: Buffer;
+  readonly signatures: readonly xdr.DecoratedSignature[];
+  readonly source: string;
+  readonly seqNum: bigint;
+  readonly fee: bigint;
+  readonly operations: readonly xdr.Operation[];
+  readonly timeBounds?: { readonly min: bigint; readonly max: bigint };
+  readonly ledgerBounds?: { readonly min: number; readonly max: number };
+  readonly minSeqNum?: bigint;
+  readonly extraSigners: readonly xdr.SignerKey[];
+  readonly sorobanData?: xdr.SorobanTransactionData;
+  /** Declared resource fee (0 for classic). */
+  readonly resourceFee: bigint;
+}
+
+export interface ParsedTx {
+  readonly envelope: xdr.TransactionEnvelope;
+  readonly envelopeXdr: string;
+  /** Hex hash the RPC reports: the outer one for a fee bump. */
+  readonly hash: string;
+  readonly inner: InnerTx;
+  readonly feeBump?: {
+    readonly feeSource: string;
+    readonly fee: bigint;
+    readonly hash: Buffer;
+    readonly signatures: readonly xdr.DecoratedSignature[];
+  };
+  /** Who pays: the fee-bump source, else the tx source. */
+  readonly feeSource: string;
+  /** The fee bid of the envelope (outer for fee bumps). */
+  readonly feeBid: bigint;
+  /** Operations counted for fees: a fee bump counts as inner ops + 1. */
+  readonly feeOps: number;
+  /** feeBid minus the declared resource fee. */
+  readonly inclusionBid: bigint;
+  readonly isSoroban: boolean;
+}
+
+const SOROBAN_OPS = new Set(["invokeHostFunction", "extendFootprintTtl", "restoreFootprint"]);
+
+export namespace Envelopes {
+  export function parse(envelopeXdr: string, networkPassphrase: string): ParsedTx {
+    let envelope: xdr.TransactionEnvelope;
+    let parsed: Transaction | FeeBumpTransaction;
+    try {
+      envelope = xdr.TransactionEnvelope.fromXDR(envelopeXdr, "base64");
+      parsed = TransactionBuilder.fromXDR(envelope, networkPassphrase);
+    } catch (err) {
+      throw new EnvelopeError(`invalid transaction envelope: ${(err as Error).message}`);
+    }
+    if (parsed instanceof FeeBumpTransaction) {
+      const fb = envelope.feeBump();
+      const inner = innerOf(parsed.innerTransaction, fb.tx().innerTx().v1());
+      const fee = BigInt(fb.tx().fee().toString());
+      const feeSource = muxedToAccountId(fb.tx().feeSource());
+      return {
+        envelope,
+        envelopeXdr: envelope.toXDR("base64"),
+        hash: parsed.hash().toString("hex"),
+        inner,
+        feeBump: { feeSource, fee, hash: parsed.hash(), signatures: fb.signatures() },
+        feeSource,
+        feeBid: fee,
+        feeOps: inner.operations.length + 1,
+        inclusionBid: fee - inner.resourceFee,
+        isSoroban: isSorobanTx(inner),
+      };
+    }
+    const v1 = envelope.switch() === xdr.EnvelopeType.envelopeTypeTx() ? envelope.v1() : undefined;
+    const inner = v1 ? innerOf(parsed, v1) : innerOfV0(parsed, envelope.v0());
+    return {
+      envelope,
+      envelopeXdr: envelope.toXDR("base64"),
+      hash: parsed.hash().toString("hex"),
+      inner,
+      feeSource: inner.source,
+      feeBid: inner.fee,
+      feeOps: inner.operations.length,
+      inclusionBid: inner.fee - inner.resourceFee,
+      isSoroban: isSorobanTx(inner),
+    };
+  }
+
+  export function operationType(op: xdr.Operation): string {
+    return op.body().switch().name;
+  }
+
+  export function isSorobanOp(op: xdr.Operation): boolean {
+    return SOROBAN_OPS.has(operationType(op));
+  }
+
+  export function opSource(op: xdr.Operation, txSource: string): string {
+    const src = op.sourceAccount();
+    return src ? muxedToAccountId(src) : txSource;
+  }
+}
+
+export function muxedToAccountId(account: xdr.MuxedAccount): string {
+  if (account.switch() === xdr.CryptoKeyType.keyTypeMuxedEd25519()) {
+    return StrKey.encodeEd25519PublicKey(account.med25519().ed25519());
+  }
+  return StrKey.encodeEd25519PublicKey(account.ed25519());
+}
+
+function isSorobanTx(inner: InnerTx): boolean {
+  return inner.sorobanData !== undefined || inner.operations.some(Envelopes.isSorobanOp);
+}
+
+function innerOf(parsed: Transaction, v1: xdr.TransactionV1Envelope): InnerTx {
+  const tx = v1.tx();
+  const cond = tx.cond();
+  let timeBounds: xdr.TimeBounds | null | undefined;
+  let ledgerBounds: xdr.LedgerBounds | null | undefined;
+  let minSeqNum: bigint | undefined;
+  let extraSigners: xdr.SignerKey[] = [];
+  if (cond.switch() === xdr.PreconditionType.precondTime()) timeBounds = cond.timeBounds();
+  if (cond.switch() === xdr.PreconditionType.precondV2()) {
+    const v2 = cond.v2();
+    timeBounds = v2.timeBounds();
+    ledgerBounds = v2.ledgerBounds();
+    const min = v2.minSeqNum();
+    minSeqNum = min ? BigInt(min.toString()) : undefined;
+    extraSigners = v2.extraSigners();
+  }
+  const sorobanData = tx.ext().switch() === 1 ? tx.ext().sorobanData() : undefined;
+  return {
+    hash: parsed.hash(),
+    signatures: v1.signatures(),
+    source: muxedToAccountId(tx.sourceAccount()),
+    seqNum: BigInt(tx.seqNum().toString()),
+    fee: BigInt(tx.fee()),
+    operations: tx.operations(),
+    ...(timeBounds ? { timeBounds: bounds(timeBounds) } : {}),
+    ...(ledgerBounds ? { ledgerBounds: { min: ledgerBounds.minLedger(), max: ledgerBounds.maxLedger() } } : {}),
+    ...(minSeqNum !== undefined ? { minSeqNum } : {}),
+    extraSigners,
+    ...(sorobanData ? { sorobanData } : {}),
+    resourceFee: sorobanData ? BigInt(sorobanData.resourceFee().toString()) : 0n,
+  };
+}
+
+function innerOfV0(parsed: Transaction, v0: xdr.TransactionV0Envelope): InnerTx {
+  const tx = v0.tx();
+  const timeBounds = tx.timeBounds();
+  return {
+    hash: parsed.hash(),
+    signatures: v0.signatures(),
+    source: StrKey.encodeEd25519PublicKey(tx.sourceAccountEd25519()),
+    seqNum: BigInt(tx.seqNum().toString()),
+    fee: BigInt(tx.fee()),
+    operations: tx.operations(),
+    ...(timeBounds ? { timeBounds: bounds(timeBounds) } : {}),
+    extraSigners: [],
+    resourceFee: 0n,
+  };
+}
+
+function bounds(tb: xdr.TimeBounds): { min: bigint; max: bigint } {
+  return { min: BigInt(tb.minTime().toString()), max: BigInt(tb.maxTime().toString()) };
+}

@@ -1,0 +1,353 @@
+import { Account, Asset, Keypair, Operation, StrKey, TransactionBuilder, hash, xdr } from "@stellar/stellar-sdk";
+import { Accounts } from "./accounts";
+import { applyTransaction } from "./apply";
+import type { AppliedTx } from "./apply";
+import { PROTOCOL_VERSION, USDC_ISSUER } from "./config";
+import type { DevnetConfig } from "./config";
+import { Envelopes } from "./envelope";
+import type { ParsedTx } from "./envelope";
+import { FaultSwitch } from "./faults";
+import type { Faults } from "./faults";
+import { Headers, History } from "./history";
+import type { LedgerRecord, TxRecord } from "./history";
+import { Fees, TxQueue } from "./queue";
+import { Results } from "./results";
+import type { ExecuteSorobanOp, LedgerInfo } from "./soroban/host";
+import { LedgerState } from "./state";
+import { Validation } from "./validation";
+import type { ValidationContext } from "./validation";
+
+/** What the pipeline needs from the Soroban host (apps/devnet/src/soroban). */
+export interface SorobanHost {
+  readonly executeSorobanOp: ExecuteSorobanOp;
+  readonly installGenesisContracts: (state: LedgerState, ledger: LedgerInfo, opts: { usdcIssuer: string }) => unknown;
+}
+
+export type SendStatus = "PENDING" | "DUPLICATE" | "TRY_AGAIN_LATER" | "ERROR";
+
+export interface SendOutcome {
+  readonly status: SendStatus;
+  readonly hash: string;
+  readonly errorResult?: xdr.TransactionResult;
+}
+
+export class FriendbotError extends Error {
+  override readonly name = "FriendbotError";
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface FriendbotOutcome {
+  readonly record: TxRecord | undefined;
+  readonly ledger: number;
+}
+
+const GENESIS_LEDGER = 1;
+/** XLM the USDC issuer's account starts with (it only needs its reserve). */
+const ISSUER_BALANCE = 10_000n * 10_000_000n;
+
+/**
+ * The devnet's ledger: state, pending queue, ledger closing and history. The RPC server and the
+ * friendbot are thin layers over this; everything here is synchronous, so a ledger close is atomic
+ * with respect to requests.
+ */
+export class DevnetNode {
+  readonly state = new LedgerState();
+  readonly history: History;
+  readonly queue = new TxQueue();
+  readonly networkId: Buffer;
+  readonly root: Keypair;
+  faults: Faults = FaultSwitch.none();
+  private readonly swallowed = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+  private feePool = 0n;
+
+  constructor(
+    readonly config: DevnetConfig,
+    private readonly soroban: SorobanHost | undefined,
+  ) {
+    this.history = new History(config.retentionLedgers);
+    this.networkId = hash(Buffer.from(config.networkPassphrase));
+    this.root = Keypair.master(config.networkPassphrase);
+    this.genesis();
+  }
+
+  get sorobanEnabled(): boolean {
+    return this.soroban !== undefined;
+  }
+
+  latest(): LedgerRecord {
+    return this.history.latest();
+  }
+
+  minInclusionFee(): bigint {
+    return this.faults.minInclusionFee ?? this.config.minInclusionFee;
+  }
+
+  ledgerInfo(sequence: number, closeTime: bigint): LedgerInfo {
+    return {
+      sequence,
+      closeTime,
+      networkPassphrase: this.config.networkPassphrase,
+      networkId: this.networkId,
+      protocolVersion: PROTOCOL_VERSION,
+      minPersistentTtl: this.config.minPersistentTtl,
+      minTemporaryTtl: this.config.minTemporaryTtl,
+      maxEntryTtl: this.config.maxEntryTtl,
+    };
+  }
+
+  /** Facts of the ledger that would close next (simulation and admission judge against it). */
+  nextLedger(): { sequence: number; closeTime: bigint } {
+    const prev = this.latest();
+    return { sequence: prev.sequence + 1, closeTime: maxBig(nowSeconds(), prev.closeTime) };
+  }
+
+  start(): void {
+    const schedule = (): void => {
+      this.timer = setTimeout(() => {
+        if (!this.faults.paused) {
+          try {
+            this.closeLedger();
+          } catch (err) {
+            this.config.logger.error({ err: (err as Error).message }, "ledger close failed");
+          }
+        }
+        schedule();
+      }, this.config.ledgerCloseMs);
+      this.timer.unref();
+    };
+    schedule();
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** sendTransaction: admission into the queue, with the network's verdict on rejection. */
+  submit(envelopeXdr: string): SendOutcome {
+    const tx = Envelopes.parse(envelopeXdr, this.config.networkPassphrase);
+    const fault = FaultSwitch.takeSendFault(this.faults);
+    if (fault) {
+      return fault.status === "ERROR"
+        ? { status: "ERROR", hash: tx.hash, errorResult: Results.plain(0n, { code: fault.code }) }
+        : { status: "TRY_AGAIN_LATER", hash: tx.hash };
+    }
+    if (this.queue.has(tx.hash) || this.swallowed.has(tx.hash)) return { status: "DUPLICATE", hash: tx.hash };
+
+    const pending = this.queue.pendingFor(tx.inner.source);
+    if (pending) {
+      // One pending transaction per account; only a fee bump wrapping the same transaction may replace it.
+      if (!tx.feeBump || !pending.tx.inner.hash.equals(tx.inner.hash)) return { status: "TRY_AGAIN_LATER", hash: tx.hash };
+      if (!Fees.canReplace(pending.tx, tx)) {
+        const minFee = Fees.minReplacementFee(pending.tx, tx);
+        return { status: "ERROR", hash: tx.hash, errorResult: Results.plain(minFee, { code: "txInsufficientFee" }) };
+      }
+    }
+    const next = this.nextLedger();
+    const verdict = Validation.check(tx, this.validationContext(next.sequence, next.closeTime));
+    if (!verdict.ok) {
+      return { status: "ERROR", hash: tx.hash, errorResult: Results.rejection(this.wouldCharge(tx), verdict.failure, tx.inner.hash) };
+    }
+    if (FaultSwitch.takeSwallow(this.faults)) {
+      if (pending) this.queue.remove(pending.tx.hash);
+      this.swallowed.add(tx.hash);
+      return { status: "PENDING", hash: tx.hash };
+    }
+    this.queue.put(tx);
+    return { status: "PENDING", hash: tx.hash };
+  }
+
+  /**
+   * Closes one ledger. Normally it takes the queue's best transactions up to the per-ledger cap
+   * (surge pricing when more are valid); a privileged close (friendbot) holds only its own
+   * transactions and leaves the queue alone.
+   */
+  closeLedger(privileged?: { txs: readonly ParsedTx[]; after?: (state: LedgerState, sequence: number) => void }): LedgerRecord {
+    const prev = this.latest();
+    const sequence = prev.sequence + 1;
+    const closeTime = maxBig(nowSeconds(), prev.closeTime);
+    const vctx = this.validationContext(sequence, closeTime);
+    const minFee = vctx.minInclusionFee;
+
+    let chosen: ParsedTx[];
+    let surge = false;
+    if (privileged) {
+      chosen = [...privileged.txs];
+    } else {
+      const valid: ParsedTx[] = [];
+      for (const queued of this.queue.byFeeRate()) {
+        const verdict = Validation.check(queued.tx, vctx);
+        if (verdict.ok) valid.push(queued.tx);
+        else {
+          this.queue.remove(queued.tx.hash);
+          this.config.logger.debug({ tx: queued.tx.hash, code: verdict.failure.failure.code }, "dropped invalid queued transaction");
+        }
+      }
+      chosen = valid.slice(0, this.config.maxTxPerLedger);
+      surge = valid.length > chosen.length;
+    }
+    const laneBaseFee = (soroban: boolean): bigint => {
+      const lane = chosen.filter((t) => t.isSoroban === soroban);
+      if (!surge || lane.length === 0) return minFee;
+      return lane.map(Fees.ratePerOp).reduce((a, b) => (a < b ? a : b));
+    };
+    const baseFee = { classic: laneBaseFee(false), soroban: laneBaseFee(true) };
+
+    const ledger = this.ledgerInfo(sequence, closeTime);
+    const records: TxRecord[] = [];
+    for (const tx of chosen) {
+      this.queue.remove(tx.hash);
+      // Earlier transactions of this ledger may have changed balances or sequence numbers.
+      if (records.length > 0 && !Validation.check(tx, vctx).ok) continue;
+      const applied: AppliedTx = applyTransaction(tx, {
+        state: this.state,
+        ledger,
+        baseReserve: this.config.baseReserve,
+        baseFee: tx.isSoroban ? baseFee.soroban : baseFee.classic,
+        soroban: this.soroban?.executeSorobanOp,
+        logger: this.config.logger,
+      });
+      this.feePool += applied.feeCharged;
+      records.push({ hash: tx.hash, ledger: sequence, closeTime, applicationOrder: records.length + 1, applied });
+    }
+    privileged?.after?.(this.state, sequence);
+
+    const { header, hash: ledgerHash } = Headers.make({
+      protocolVersion: PROTOCOL_VERSION,
+      sequence,
+      closeTime,
+      previousHash: prev.hash,
+      txHashes: records.map((r) => r.hash),
+      results: records.map((r) => r.applied.result),
+      baseFee: baseFee.classic,
+      baseReserve: this.config.baseReserve,
+      maxTxSetSize: this.config.maxTxPerLedger,
+      feePool: this.feePool,
+    });
+    const record: LedgerRecord = { sequence, closeTime, hash: ledgerHash, header, baseFee, txs: records };
+    this.history.append(record);
+    this.config.logger.info(
+      { ledger: sequence, txCount: records.length, failed: records.filter((r) => !r.applied.successful).length, queued: this.queue.size },
+      "ledger closed",
+    );
+    return record;
+  }
+
+  /**
+   * Friendbot: creates `address` with XLM through a real createAccount transaction from the root
+   * account, in a ledger closed right away, and (a devnet privilege, since the devnet has no issuer
+   * key) writes a USDC trustline holding `usdc` base units directly in that same ledger.
+   */
+  friendbot(address: string, usdc: bigint | undefined): FriendbotOutcome {
+    if (!StrKey.isValidEd25519PublicKey(address)) throw new FriendbotError(400, "invalid_address", "addr must be a G... account id");
+    if (usdc !== undefined && usdc <= 0n) throw new FriendbotError(400, "invalid_usdc", "usdc must be a positive integer of base units");
+    const exists = Accounts.load(this.state, address) !== undefined;
+    if (exists && usdc === undefined) {
+      throw new FriendbotError(400, "createAccountAlreadyExist", `account ${address} already exists (op_already_exists)`);
+    }
+    const txs: ParsedTx[] = [];
+    if (!exists) {
+      const rootAccount = Accounts.load(this.state, this.root.publicKey());
+      if (!rootAccount) throw new FriendbotError(500, "no_root", "the root account is missing");
+      const built = new TransactionBuilder(
+        new Account(this.root.publicKey(), Accounts.seqNum(rootAccount).toString()),
+        { fee: this.config.minInclusionFee.toString(), networkPassphrase: this.config.networkPassphrase },
+      )
+        .addOperation(Operation.createAccount({ destination: address, startingBalance: stroopsToXlm(this.config.friendbotStroops) }))
+        .setTimeout(0)
+        .build();
+      built.sign(this.root);
+      txs.push(Envelopes.parse(built.toXDR(), this.config.networkPassphrase));
+    }
+    const usdcAsset = new Asset("USDC", USDC_ISSUER);
+    const record = this.closeLedger({
+      txs,
+      after: (state, sequence) => {
+        if (usdc !== undefined) creditTrustline(state, address, usdcAsset, usdc, sequence);
+      },
+    });
+    const txRecord = record.txs[0];
+    if (txRecord && !txRecord.applied.successful) {
+      throw new FriendbotError(500, "funding_failed", `friendbot transaction failed: ${Results.codeName(txRecord.applied.result)}`);
+    }
+    return { record: txRecord, ledger: record.sequence };
+  }
+
+  private validationContext(ledgerSeq: number, closeTime: bigint): ValidationContext {
+    return {
+      state: this.state,
+      ledgerSeq,
+      closeTime,
+      baseReserve: this.config.baseReserve,
+      minInclusionFee: this.minInclusionFee(),
+      sorobanEnabled: this.sorobanEnabled,
+    };
+  }
+
+  /** The fee a rejected transaction would have been charged, as its error result reports. */
+  private wouldCharge(tx: ParsedTx): bigint {
+    const inclusion = this.minInclusionFee() * BigInt(tx.feeOps);
+    return tx.inner.resourceFee + (tx.inclusionBid < inclusion ? tx.inclusionBid : inclusion);
+  }
+
+  private genesis(): void {
+    const closeTime = nowSeconds();
+    const issuerBalance = ISSUER_BALANCE;
+    Accounts.store(this.state, rootAccount(this.root.publicKey(), Headers.TOTAL_COINS - issuerBalance), GENESIS_LEDGER);
+    Accounts.store(this.state, Accounts.create(USDC_ISSUER, issuerBalance, GENESIS_LEDGER), GENESIS_LEDGER);
+    this.soroban?.installGenesisContracts(this.state, this.ledgerInfo(GENESIS_LEDGER, closeTime), { usdcIssuer: USDC_ISSUER });
+    const baseFee = { classic: this.config.minInclusionFee, soroban: this.config.minInclusionFee };
+    const { header, hash: ledgerHash } = Headers.make({
+      protocolVersion: PROTOCOL_VERSION,
+      sequence: GENESIS_LEDGER,
+      closeTime,
+      previousHash: Buffer.alloc(32),
+      txHashes: [],
+      results: [],
+      baseFee: baseFee.classic,
+      baseReserve: this.config.baseReserve,
+      maxTxSetSize: this.config.maxTxPerLedger,
+      feePool: 0n,
+    });
+    this.history.append({ sequence: GENESIS_LEDGER, closeTime, hash: ledgerHash, header, baseFee, txs: [] });
+  }
+}
+
+/** The network root starts at sequence 0 and holds every lumen. */
+function rootAccount(accountId: string, balance: bigint): xdr.AccountEntry {
+  const account = Accounts.create(accountId, balance, 0);
+  Accounts.setSeqNum(account, 0n);
+  return account;
+}
+
+function creditTrustline(state: LedgerState, accountId: string, asset: Asset, amount: bigint, sequence: number): void {
+  const account = Accounts.load(state, accountId);
+  if (!account) throw new FriendbotError(500, "no_account", `account ${accountId} is missing after funding`);
+  const existing = Accounts.loadTrustline(state, accountId, asset);
+  if (existing) {
+    const after = Accounts.trustlineBalance(existing) + amount;
+    if (after > Accounts.trustlineLimit(existing)) throw new FriendbotError(400, "line_full", "USDC amount exceeds the trustline limit");
+    Accounts.setTrustlineBalance(existing, after);
+    Accounts.storeTrustline(state, existing, asset, sequence);
+    return;
+  }
+  account.numSubEntries(account.numSubEntries() + 1);
+  Accounts.store(state, account, sequence);
+  Accounts.storeTrustline(state, Accounts.newTrustline(accountId, asset, Accounts.INT64_MAX, amount), asset, sequence);
+}
+
+function stroopsToXlm(stroops: bigint): string {
+  const whole = stroops / 10_000_000n;
+  const frac = (stroops % 10_000_000n).toString().padStart(7, "0");
+  return `${whole}.${frac}`;
+}
+
+const nowSeconds = (): bigint => BigInt(Math.floor(Date.now() / 1000));
+const maxBig = (a: bigint, b: bigint): bigint => (a > b ? a : b);

@@ -1,0 +1,179 @@
+import { Address, StrKey, xdr } from "@stellar/stellar-sdk";
+import type { AuthManager } from "./auth";
+import { HostError } from "./errors";
+import { RESOURCE_FEE_SCHEDULE } from "./fees";
+import type { LedgerInfo } from "./host";
+import { Keys } from "./keys";
+import { ScVals } from "./scval";
+import type { HostStorage } from "./storage";
+
+/** What a native contract sees of the host while one of its functions runs. */
+export interface ContractEnv {
+  /** This contract's address (C…). */
+  readonly self: string;
+  readonly ledger: LedgerInfo;
+  readonly storage: HostStorage;
+  instanceGet(key: xdr.ScVal): xdr.ScVal | undefined;
+  instanceSet(key: xdr.ScVal, val: xdr.ScVal): void;
+  /** `address.require_auth()`: the current entry-point function with all its arguments. */
+  requireAuth(address: string): void;
+  call(contract: string, fn: string, args: xdr.ScVal[]): xdr.ScVal;
+  /** `try_call`: a failing callee's writes and events are dropped and the caller goes on. */
+  tryCall(contract: string, fn: string, args: xdr.ScVal[]): { ok: true; value: xdr.ScVal } | { ok: false; error: HostError };
+  emit(topics: xdr.ScVal[], data: xdr.ScVal): void;
+}
+
+/** A contract implemented in TypeScript, selected by the executable of a contract instance. */
+export interface NativeContract {
+  /** Runs `fn` (including `__constructor`, which only the host calls, at creation). */
+  invoke(env: ContractEnv, fn: string, args: xdr.ScVal[]): xdr.ScVal;
+  readonly hasConstructor: boolean;
+}
+
+export type ContractResolver = (executable: xdr.ContractExecutable) => NativeContract;
+
+interface Frame {
+  readonly contract: string | undefined; // undefined: the create-contract host function frame
+  readonly fn: string;
+  readonly args: xdr.ScVal[];
+}
+
+/** Call stack, contract dispatch, instance storage and events for one host invocation. */
+export class HostRuntime {
+  readonly events: xdr.ContractEvent[] = [];
+  private readonly frames: Frame[] = [];
+  calls = 0;
+
+  constructor(
+    readonly ledger: LedgerInfo,
+    readonly storage: HostStorage,
+    readonly auth: AuthManager,
+    private readonly resolve: ContractResolver,
+  ) {}
+
+  get instructions(): number {
+    const s = RESOURCE_FEE_SCHEDULE.instructions;
+    return s.opBase + this.calls * s.call + this.storage.accessInstructions + this.auth.signatureChecks * s.signature;
+  }
+
+  callContract(contract: string, fn: string, args: xdr.ScVal[]): xdr.ScVal {
+    if (fn === "__constructor") throw HostError.host("Context", "InvalidAction", "a constructor can only be called when the contract is created");
+    const impl = this.load(contract);
+    return this.runFrame({ contract, fn, args }, () => impl.invoke(this.envFor(contract), fn, args));
+  }
+
+  /** Runs the create-contract host function frame, in which the deployer's auth is required. */
+  inCreateFrame(body: (depth: number) => void): void {
+    this.runFrame({ contract: undefined, fn: "create_contract", args: [] }, () => body(this.frames.length));
+  }
+
+  /** Runs a freshly created contract's constructor, if its implementation has one. */
+  construct(contract: string, args: xdr.ScVal[]): void {
+    const impl = this.load(contract);
+    if (!impl.hasConstructor) {
+      if (args.length > 0) throw HostError.host("Context", "InvalidAction", "constructor arguments given to a contract without a constructor");
+      return;
+    }
+    this.runFrame({ contract, fn: "__constructor", args }, () => impl.invoke(this.envFor(contract), "__constructor", args));
+  }
+
+  requireAuthFromHost(address: string, fn: xdr.SorobanAuthorizedFunction, depth: number): void {
+    this.auth.requireAuth(address, fn, { depth, invoker: undefined });
+  }
+
+  private runFrame(frame: Frame, body: () => xdr.ScVal | void): xdr.ScVal {
+    if (frame.contract && this.frames.some((f) => f.contract === frame.contract)) {
+      throw HostError.host("Context", "InvalidAction", `contract re-entry is not allowed (${frame.contract})`);
+    }
+    this.calls++;
+    this.frames.push(frame);
+    const depth = this.frames.length;
+    try {
+      return body() ?? xdr.ScVal.scvVoid();
+    } finally {
+      this.frames.pop();
+      this.auth.onFramePop(depth);
+    }
+  }
+
+  private load(contract: string): NativeContract {
+    if (!StrKey.isValidContract(contract)) throw HostError.host("Value", "InvalidInput", `not a contract address: ${contract}`);
+    const instance = this.storage.get(Keys.instance(contract));
+    if (!instance) throw HostError.host("Storage", "MissingValue", `contract ${contract} does not exist`);
+    const executable = instance.data().contractData().val().instance().executable();
+    if (executable.switch() === xdr.ContractExecutableType.contractExecutableWasm()) {
+      const code = this.storage.get(Keys.code(executable.wasmHash()));
+      if (!code) throw HostError.host("Storage", "MissingValue", `Wasm ${executable.wasmHash().toString("hex")} of ${contract} does not exist`);
+    }
+    return this.resolve(executable);
+  }
+
+  private envFor(self: string): ContractEnv {
+    const depth = this.frames.length;
+    const frame = this.frames[depth - 1]!;
+    const caller = this.frames[depth - 2]?.contract;
+    const instanceKey = Keys.instance(self);
+    const readInstance = (): xdr.ContractDataEntry => {
+      const entry = this.storage.get(instanceKey);
+      if (!entry) throw HostError.host("Storage", "MissingValue", `contract ${self} does not exist`);
+      return entry.data().contractData();
+    };
+    return {
+      self,
+      ledger: this.ledger,
+      storage: this.storage,
+      instanceGet: (key) => {
+        const stored = readInstance().val().instance().storage() ?? [];
+        return stored.find((e) => ScVals.equals(e.key(), key))?.val();
+      },
+      instanceSet: (key, val) => {
+        const data = readInstance();
+        const instance = data.val().instance();
+        const rest = (instance.storage() ?? []).filter((e) => !ScVals.equals(e.key(), key)).map((e) => [e.key(), e.val()] as const);
+        const storage = ScVals.map([...rest, [key, val]]).map() ?? [];
+        const updated = new xdr.ContractDataEntry({
+          ext: data.ext(),
+          contract: data.contract(),
+          key: data.key(),
+          durability: data.durability(),
+          val: xdr.ScVal.scvContractInstance(new xdr.ScContractInstance({ executable: instance.executable(), storage })),
+        });
+        this.storage.put(instanceKey, new xdr.LedgerEntry({ lastModifiedLedgerSeq: 0, data: xdr.LedgerEntryData.contractData(updated), ext: new xdr.LedgerEntryExt(0) }));
+      },
+      requireAuth: (address) => {
+        const fn = xdr.SorobanAuthorizedFunction.sorobanAuthorizedFunctionTypeContractFn(
+          new xdr.InvokeContractArgs({ contractAddress: Address.fromString(self).toScAddress(), functionName: frame.fn, args: frame.args }),
+        );
+        this.auth.requireAuth(address, fn, { depth, invoker: caller });
+      },
+      call: (contract, fn, args) => this.callContract(contract, fn, args),
+      tryCall: (contract, fn, args) => {
+        const eventCount = this.events.length;
+        this.storage.beginNested();
+        try {
+          const value = this.callContract(contract, fn, args);
+          this.storage.endNested(true);
+          return { ok: true, value };
+        } catch (error) {
+          this.storage.endNested(false);
+          this.events.length = eventCount;
+          // Footprint and budget violations end the whole invocation, as in the real host; the rest is the caller's to handle.
+          const recoverable = error instanceof HostError && error.kind === "trapped" && !(error.type === "Storage" && error.code === "ExceededLimit");
+          if (recoverable) return { ok: false, error };
+          throw error;
+        }
+      },
+      emit: (topics, data) => {
+        this.events.push(
+          new xdr.ContractEvent({
+            ext: new xdr.ExtensionPoint(0),
+            // The SDK types ContractId (a Hash) as Opaque[]; at runtime it is the 32-byte Buffer.
+            contractId: StrKey.decodeContract(self) as unknown as xdr.ContractId,
+            type: xdr.ContractEventType.contract(),
+            body: new xdr.ContractEventBody(0, new xdr.ContractEventV0({ topics, data })),
+          }),
+        );
+      },
+    };
+  }
+}

@@ -1,0 +1,73 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import { Worker, type ConnectionOptions, type Processor } from "bullmq";
+import { report } from "@quay/health";
+import type { Logger } from "@quay/log";
+import type { DbPool } from "@quay/db";
+import type { QueueName, Redis } from "@quay/queue";
+
+/** One queue this worker consumes and how. */
+export interface Consumer {
+  readonly queue: QueueName;
+  readonly concurrency: number;
+  readonly process: Processor;
+  /** Delay before retry number `attemptsMade`, for jobs queued with a custom backoff. */
+  readonly backoffMs?: (attemptsMade: number) => number;
+  /** Runs once when the worker starts, before it takes jobs: re-queues work a crash left behind. */
+  readonly recover?: () => Promise<void>;
+}
+
+export interface WorkerDeps {
+  readonly logger: Logger;
+  readonly pool: DbPool;
+  /** For health checks and ordinary commands. */
+  readonly redis: Redis;
+  /** BullMQ workers block on their connection, so they get their own. */
+  readonly bullConnection: ConnectionOptions;
+  readonly prefix?: string;
+  readonly consumers: readonly Consumer[];
+}
+
+export interface RunningWorker {
+  readonly http: FastifyInstance;
+  readonly workers: readonly Worker[];
+  close(): Promise<void>;
+}
+
+/** Starts the consumers and the worker's own small HTTP server (/healthz). */
+export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
+  for (const consumer of deps.consumers) await consumer.recover?.();
+  const workers = deps.consumers.map((consumer) => {
+    const worker = new Worker(consumer.queue, consumer.process, {
+      connection: deps.bullConnection,
+      concurrency: consumer.concurrency,
+      ...(consumer.backoffMs ? { settings: { backoffStrategy: consumer.backoffMs } } : {}),
+      ...(deps.prefix ? { prefix: deps.prefix } : {}),
+    });
+    worker.on("failed", (job, error) =>
+      deps.logger.warn({ queue: consumer.queue, jobId: job?.id, err: error }, "job failed"),
+    );
+    worker.on("error", (error) => deps.logger.error({ queue: consumer.queue, err: error }, "worker error"));
+    return worker;
+  });
+
+  const http = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) });
+  http.get("/healthz", async (_request, reply) => {
+    const result = await report({
+      postgres: () => deps.pool.query("select 1"),
+      redis: () => deps.redis.ping(),
+    });
+    const consumers = Object.fromEntries(workers.map((w) => [w.name, { running: w.isRunning() }]));
+    return reply
+      .status(result.ok ? 200 : 503)
+      .send({ status: result.ok ? "ok" : "unavailable", components: result.components, consumers });
+  });
+
+  return {
+    http,
+    workers,
+    async close() {
+      await Promise.allSettled(workers.map((w) => w.close()));
+      await http.close();
+    },
+  };
+}

@@ -1,0 +1,1 @@
+export { startWorker, type Consumer, type WorkerDeps, type RunningWorker } from "./app";

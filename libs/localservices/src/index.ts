@@ -1,0 +1,17 @@
+export { startPostgres, type LocalPostgres, type PostgresOptions } from "./postgres";
+export { postgresSuperuser } from "./cluster";
+export { startRedis, type LocalRedis, type RedisOptions } from "./redis";
+export { Databases, createDatabase } from "./databases";
+export { Binaries, type PostgresBinaries } from "./binaries";
+export { freePort, portIsClosed } from "./ports";
+export { ProcessTree, type ProcessEntry } from "./tree";
+export { ServiceUsers, type ServiceUser } from "./users";
+export {
+  LocalServiceError,
+  BinaryNotFoundError,
+  DataDirError,
+  ServiceStartError,
+  ServiceUserError,
+  DatabaseNameError,
+  type ServiceName,
+} from "./errors";

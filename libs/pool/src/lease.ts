@@ -1,0 +1,128 @@
+import { randomUUID } from "node:crypto";
+import { Keypair } from "@stellar/stellar-sdk";
+import { and, eq, sql } from "drizzle-orm";
+import { schema, type Db } from "@quay/db";
+import { Vault } from "@quay/vault";
+
+const { channelAccounts } = schema;
+
+export class PoolExhaustedError extends Error {
+  override readonly name = "PoolExhaustedError";
+  constructor(readonly network: string, waitedMs: number) {
+    super(`no free channel account on ${network} after ${waitedMs} ms`);
+  }
+}
+
+export interface LeasedAccount {
+  readonly id: string;
+  readonly network: string;
+  readonly publicKey: string;
+  /** The account's signing key, opened from the vault only for the lease holder. */
+  readonly keypair: Keypair;
+  /** The token that proves this holder still owns the lease. */
+  readonly token: string;
+}
+
+export interface LeaseOptions {
+  /** How long a lease lives without renewal: a crashed holder's lease ends after this. */
+  readonly leaseMs?: number;
+  /** How long acquire() waits for a free account before PoolExhaustedError. */
+  readonly waitMs?: number;
+}
+
+/**
+ * Exclusive use of one channel account at a time, across every worker process. A lease is a row
+ * update guarded by `FOR UPDATE SKIP LOCKED`, with an expiry renewed while held; a holder that
+ * dies simply stops renewing, and the account is free again once its lease has run out.
+ */
+export class ChannelLeases {
+  private readonly leaseMs: number;
+  private readonly waitMs: number;
+  private readonly renewals = new Map<string, NodeJS.Timeout>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly masterKey: Buffer,
+    options: LeaseOptions = {},
+  ) {
+    this.leaseMs = options.leaseMs ?? 30_000;
+    this.waitMs = options.waitMs ?? 30_000;
+  }
+
+  /** Takes the least recently used free account, waiting for one up to `waitMs`. */
+  async acquire(network: string): Promise<LeasedAccount> {
+    const started = Date.now();
+    let pause = 20;
+    for (;;) {
+      const leased = await this.tryAcquire(network);
+      if (leased) return leased;
+      if (Date.now() - started >= this.waitMs) throw new PoolExhaustedError(network, Date.now() - started);
+      await new Promise((resolve) => setTimeout(resolve, pause));
+      pause = Math.min(pause * 2, 250);
+    }
+  }
+
+  async tryAcquire(network: string): Promise<LeasedAccount | undefined> {
+    const token = randomUUID();
+    const rows = await this.db.execute<{ id: string; public_key: string; secret_encrypted: string }>(sql`
+      update ${channelAccounts}
+         set lease_owner = ${token}, lease_expires_at = now() + make_interval(secs => ${this.leaseMs / 1000})
+       where id = (
+         select id from ${channelAccounts}
+          where network = ${network} and disabled_at is null
+            and (lease_expires_at is null or lease_expires_at < now())
+          order by last_used_at asc nulls first
+          limit 1
+          for update skip locked)
+      returning id, public_key, secret_encrypted`);
+    const row = rows.rows[0];
+    if (!row) return undefined;
+    const keypair = Keypair.fromSecret(Vault.open(this.masterKey, row.secret_encrypted, row.public_key));
+    const leased: LeasedAccount = { id: row.id, network, publicKey: row.public_key, keypair, token };
+    this.keepAlive(leased);
+    return leased;
+  }
+
+  /** Ends a lease now, so the account serves the next payment at once. Idempotent. */
+  async release(lease: LeasedAccount): Promise<void> {
+    clearInterval(this.renewals.get(lease.token));
+    this.renewals.delete(lease.token);
+    await this.db
+      .update(channelAccounts)
+      .set({ leaseOwner: null, leaseExpiresAt: null, lastUsedAt: sql`now()` })
+      .where(and(eq(channelAccounts.id, lease.id), eq(channelAccounts.leaseOwner, lease.token)));
+  }
+
+  /** Stops renewing every lease this process holds (on shutdown); the rows expire by themselves. */
+  abandonAll(): void {
+    for (const timer of this.renewals.values()) clearInterval(timer);
+    this.renewals.clear();
+  }
+
+  async counts(network: string): Promise<{ free: number; leased: number; disabled: number }> {
+    const [row] = await this.db
+      .select({
+        free: sql<number>`count(*) filter (where disabled_at is null and (lease_expires_at is null or lease_expires_at < now()))::int`,
+        leased: sql<number>`count(*) filter (where disabled_at is null and lease_expires_at >= now())::int`,
+        disabled: sql<number>`count(*) filter (where disabled_at is not null)::int`,
+      })
+      .from(channelAccounts)
+      .where(eq(channelAccounts.network, network));
+    return row ?? { free: 0, leased: 0, disabled: 0 };
+  }
+
+  private keepAlive(lease: LeasedAccount): void {
+    const timer = setInterval(() => {
+      void this.db
+        .update(channelAccounts)
+        .set({ leaseExpiresAt: sql`now() + make_interval(secs => ${this.leaseMs / 1000})` })
+        .where(and(eq(channelAccounts.id, lease.id), eq(channelAccounts.leaseOwner, lease.token)))
+        .catch(() => {
+          // A missed renewal is harmless while the lease has time left; the next tick retries.
+        });
+    }, this.leaseMs / 3);
+    timer.unref();
+    this.renewals.set(lease.token, timer);
+  }
+}
+

@@ -1,0 +1,336 @@
+import { Account, type Keypair, rpc, Transaction, type FeeBumpTransaction } from "@stellar/stellar-sdk";
+import type { Db, DbTx } from "@quay/db";
+import type { Logger } from "@quay/log";
+import type { Metrics } from "@quay/metrics";
+import type { ChannelLeases, LeasedAccount } from "@quay/pool";
+import { Tx, type StellarNetwork } from "@quay/stellar";
+import { bidCeiling, FeeOracle } from "./fees";
+import { isFinal, Records, type Attempt, type FinalOutcome, type Payment } from "./records";
+
+export interface SettlementNetwork {
+  readonly network: StellarNetwork;
+  /** Pays every fee bump on this network. */
+  readonly fund: Keypair;
+  readonly maxFeeStroops: bigint;
+}
+
+export interface EngineOptions {
+  /** Lifetime of each transaction Quay builds: after it, the network refuses it, so "not found" is final. */
+  readonly txTimeoutSeconds?: number;
+  /** How often getTransaction is polled while waiting for a ledger. */
+  readonly pollMs?: number;
+  /** Added to simulation's resource fee, in percent. */
+  readonly resourcePadPercent?: number;
+  /** Rebuilds (bad sequence, expiry) before a payment is given up as failed. */
+  readonly maxRebuilds?: number;
+}
+
+export interface EngineDeps {
+  readonly db: Db;
+  readonly leases: ChannelLeases;
+  readonly networks: ReadonlyMap<string, SettlementNetwork>;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  /** Adds the fee actually charged to the payment's API key, inside the finalizing transaction. */
+  readonly chargeKey?: (tx: DbTx, apiKeyId: string, feeStroops: bigint) => Promise<void>;
+  readonly options?: EngineOptions;
+}
+
+/** Reasons a payment fails with, in the x402 vocabulary where it has one. */
+export const SettleReasons = {
+  simulationFailed: "invalid_exact_stellar_payload_simulation_failed",
+  feeExceedsMaximum: "invalid_exact_stellar_payload_fee_exceeds_maximum",
+  submissionFailed: "settle_exact_stellar_transaction_submission_failed",
+  transactionFailed: "settle_exact_stellar_transaction_failed",
+  unknownNetwork: "invalid_network",
+} as const;
+
+type Confirmation =
+  | { readonly kind: "success"; readonly ledger: number; readonly feeCharged: bigint }
+  | { readonly kind: "failed"; readonly ledger: number; readonly feeCharged: bigint; readonly code: string }
+  | { readonly kind: "expired" };
+
+/** A send that must be built again from a fresh sequence number. */
+class Rebuild extends Error {
+  constructor(readonly cause_: string) {
+    super(cause_);
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Settles one payment: the worker's job. Every step first reads what Postgres knows, so a job
+ * run again after a crash at any line continues where the last run stopped:
+ *
+ * 1. Attempts already built (maybe sent) are confirmed first. One that landed ends the payment;
+ *    one is only given up once its time bounds have passed, when the network can no longer
+ *    include it. So a second transaction is never sent while the first might still land.
+ * 2. Otherwise a channel account is leased, the client's operation is rebuilt with that account
+ *    as source, simulated again, signed, wrapped in a fee bump from the fund account, recorded,
+ *    and only then sent. TRY_AGAIN_LATER and insufficient fees re-wrap the same inner tx with a
+ *    higher bid within the cap; a bad sequence rebuilds from the ledger's sequence.
+ * 3. The lease is released as soon as the outcome is final.
+ *
+ * RPC outages throw RpcUnavailableError out of the job, so the queue retries it with backoff.
+ */
+export class SettlementEngine {
+  private readonly oracles = new Map<string, FeeOracle>();
+  private readonly txTimeoutSeconds: number;
+  private readonly pollMs: number;
+  private readonly padPercent: number;
+  private readonly maxRebuilds: number;
+
+  constructor(private readonly deps: EngineDeps) {
+    const o = deps.options ?? {};
+    this.txTimeoutSeconds = o.txTimeoutSeconds ?? 60;
+    this.pollMs = o.pollMs ?? 500;
+    this.padPercent = o.resourcePadPercent ?? 15;
+    this.maxRebuilds = o.maxRebuilds ?? 5;
+  }
+
+  async settle(paymentId: string): Promise<Payment> {
+    const payment = await Records.payment(this.deps.db, paymentId);
+    if (!payment) throw new Error(`payment ${paymentId} does not exist`);
+    if (isFinal(payment)) return payment;
+    const net = this.deps.networks.get(payment.network);
+    if (!net) {
+      await this.finish(payment, { status: "failed", reason: SettleReasons.unknownNetwork });
+      return (await Records.payment(this.deps.db, paymentId))!;
+    }
+
+    for (const attempt of await Records.openAttempts(this.deps.db, paymentId)) {
+      const outcome = await this.confirm(net, attempt);
+      if (outcome.kind !== "expired") {
+        await this.conclude(payment, attempt, outcome);
+        return (await Records.payment(this.deps.db, paymentId))!;
+      }
+      await Records.markAttempt(this.deps.db, attempt.id, "failed", "expired");
+    }
+
+    await Records.markSubmitting(this.deps.db, paymentId);
+    const leaseStarted = performance.now();
+    const lease = await this.deps.leases.acquire(payment.network);
+    this.stage(net, "lease_wait", leaseStarted);
+    try {
+      await this.submit(net, payment, lease);
+    } finally {
+      await this.deps.leases.release(lease);
+    }
+    return (await Records.payment(this.deps.db, paymentId))!;
+  }
+
+  private async submit(net: SettlementNetwork, payment: Payment, lease: LeasedAccount): Promise<void> {
+    const clientTx = new Transaction(payment.clientTransaction, net.network.passphrase);
+    for (let rebuild = 0; rebuild <= this.maxRebuilds; rebuild++) {
+      const inner = await this.buildInner(net, payment, clientTx, lease);
+      if (!inner) return; // finished as failed while building
+      try {
+        await this.sendWithBids(net, payment, lease, inner);
+        return;
+      } catch (error) {
+        if (!(error instanceof Rebuild)) throw error;
+        this.deps.metrics.submissionRetries.inc({ network: net.network.id, cause: error.cause_ });
+      }
+    }
+    await this.finish(payment, { status: "failed", reason: SettleReasons.submissionFailed, channelAccount: lease.publicKey });
+  }
+
+  /** The inner transaction on the leased account, simulated and signed; undefined when the payment failed. */
+  private async buildInner(
+    net: SettlementNetwork,
+    payment: Payment,
+    clientTx: Transaction,
+    lease: LeasedAccount,
+  ): Promise<Transaction | undefined> {
+    const { network } = net;
+    const onLedger = await network.call("getAccount", () => network.rpc.getAccount(lease.publicKey));
+    const sequence = onLedger.sequenceNumber();
+    const maxTime = Math.floor(Date.now() / 1000) + this.txTimeoutSeconds;
+    const draft = Tx.rebuild({ clientTx, source: new Account(lease.publicKey, sequence), passphrase: network.passphrase, maxTime });
+
+    const simStarted = performance.now();
+    const sim = await network.call("simulateTransaction", () => network.rpc.simulateTransaction(draft));
+    this.stage(net, "simulate", simStarted);
+    if (!rpc.Api.isSimulationSuccess(sim)) {
+      const detail = rpc.Api.isSimulationError(sim) ? sim.error : "simulation needs a restore";
+      await this.finish(payment, { status: "failed", reason: SettleReasons.simulationFailed, channelAccount: lease.publicKey });
+      this.deps.logger.warn({ paymentId: payment.id, detail }, "rebuilt transaction failed simulation");
+      return undefined;
+    }
+    const sorobanData = Tx.padResources(sim.transactionData.build(), BigInt(sim.minResourceFee), this.padPercent);
+    const inner = Tx.rebuild({
+      clientTx,
+      source: new Account(lease.publicKey, sequence),
+      passphrase: network.passphrase,
+      maxTime,
+      sorobanData,
+    });
+    inner.sign(lease.keypair);
+    return inner;
+  }
+
+  /**
+   * Sends the inner tx in fee bumps until one is accepted and confirmed. Throws Rebuild when the
+   * inner tx itself can no longer land (bad sequence, expired).
+   */
+  private async sendWithBids(net: SettlementNetwork, payment: Payment, lease: LeasedAccount, inner: Transaction): Promise<void> {
+    const { network } = net;
+    const ceiling = bidCeiling(net.maxFeeStroops, Tx.resourceFee(inner), inner.operations.length);
+    if (ceiling === undefined) {
+      await this.finish(payment, { status: "failed", reason: SettleReasons.feeExceedsMaximum, channelAccount: lease.publicKey });
+      return;
+    }
+    const maxTime = Number(inner.timeBounds?.maxTime ?? "0");
+    let bid = min(await this.oracle(network).bid(), ceiling);
+
+    for (;;) {
+      if (Date.now() / 1000 > maxTime) throw new Rebuild("expired");
+      const bump = Tx.feeBump(inner, net.fund, bid, network.passphrase);
+      const attempt = await this.record(payment, lease, inner, bump, bid, maxTime);
+
+      const sendStarted = performance.now();
+      const sent = await network.call("sendTransaction", () => network.rpc.sendTransaction(bump));
+      this.stage(net, "submit", sendStarted);
+
+      if (sent.status === "PENDING" || sent.status === "DUPLICATE") {
+        await Records.markAttempt(this.deps.db, attempt.id, "sent");
+        const confirmStarted = performance.now();
+        const outcome = await this.confirm(net, attempt);
+        this.stage(net, "confirm", confirmStarted);
+        if (outcome.kind === "expired") {
+          await Records.markAttempt(this.deps.db, attempt.id, "failed", "expired");
+          throw new Rebuild("expired");
+        }
+        await this.conclude(payment, attempt, outcome);
+        return;
+      }
+
+      const code = errorCode(sent);
+      await Records.markAttempt(this.deps.db, attempt.id, "rejected", `${sent.status}${code ? `:${code}` : ""}`);
+      if (sent.status === "TRY_AGAIN_LATER") {
+        this.deps.metrics.submissionRetries.inc({ network: network.id, cause: "try_again_later" });
+        // Replacing a pending transaction takes a 10x bid; below the cap, bid that, else wait a ledger.
+        if (bid < ceiling) bid = min(bid * 10n, ceiling);
+        else await sleep(this.pollMs * 2);
+        continue;
+      }
+      if (code === "txInsufficientFee") {
+        this.deps.metrics.submissionRetries.inc({ network: network.id, cause: "insufficient_fee" });
+        if (bid >= ceiling) {
+          await this.finish(payment, { status: "failed", reason: SettleReasons.feeExceedsMaximum, channelAccount: lease.publicKey });
+          return;
+        }
+        bid = min(bid * 2n, ceiling);
+        continue;
+      }
+      if (code === "txBadSeq") throw new Rebuild("bad_sequence");
+      if (code === "txTooLate") throw new Rebuild("expired");
+      await this.finish(payment, {
+        status: "failed",
+        reason: SettleReasons.submissionFailed,
+        channelAccount: lease.publicKey,
+      });
+      this.deps.logger.warn({ paymentId: payment.id, status: sent.status, code }, "transaction refused");
+      return;
+    }
+  }
+
+  private async record(
+    payment: Payment,
+    lease: LeasedAccount,
+    inner: Transaction,
+    bump: FeeBumpTransaction,
+    bid: bigint,
+    maxTime: number,
+  ): Promise<Attempt> {
+    return Records.recordBuilt(this.deps.db, {
+      paymentId: payment.id,
+      channelAccount: lease.publicKey,
+      sequence: inner.sequence,
+      txHash: Tx.hashHex(bump),
+      innerTxHash: Tx.hashHex(inner),
+      feeBidStroops: bid,
+      maxTime,
+      envelope: bump.toXDR(),
+    });
+  }
+
+  /**
+   * Polls an attempt until it is in a ledger, or until its time bounds (plus a ledger's grace for
+   * the RPC to catch up) have passed: only then is it known never to land.
+   */
+  private async confirm(net: SettlementNetwork, attempt: Attempt): Promise<Confirmation> {
+    const { network } = net;
+    const graceSeconds = Math.ceil(await network.ledgerCloseSeconds()) + 1;
+    for (;;) {
+      const got = await network.call("getTransaction", () => network.rpc.getTransaction(attempt.txHash));
+      if (got.status === rpc.Api.GetTransactionStatus.SUCCESS) {
+        return { kind: "success", ledger: got.ledger, feeCharged: BigInt(got.resultXdr.feeCharged().toString()) };
+      }
+      if (got.status === rpc.Api.GetTransactionStatus.FAILED) {
+        const result = got.resultXdr.result();
+        const inner =
+          result.switch().name === "txFeeBumpInnerFailed" ? result.innerResultPair().result().result().switch().name : undefined;
+        return {
+          kind: "failed",
+          ledger: got.ledger,
+          feeCharged: BigInt(got.resultXdr.feeCharged().toString()),
+          code: inner ?? result.switch().name,
+        };
+      }
+      if (Date.now() / 1000 > attempt.maxTime + graceSeconds) return { kind: "expired" };
+      await sleep(this.pollMs);
+    }
+  }
+
+  private async conclude(payment: Payment, attempt: Attempt, outcome: Exclude<Confirmation, { kind: "expired" }>): Promise<void> {
+    await Records.markAttempt(
+      this.deps.db,
+      attempt.id,
+      outcome.kind === "success" ? "succeeded" : "failed",
+      outcome.kind === "failed" ? outcome.code : undefined,
+    );
+    await this.finish(payment, {
+      status: outcome.kind === "success" ? "succeeded" : "failed",
+      ...(outcome.kind === "failed" ? { reason: SettleReasons.transactionFailed } : {}),
+      txHash: attempt.txHash,
+      ledger: outcome.ledger,
+      feeChargedStroops: outcome.feeCharged,
+      channelAccount: attempt.channelAccount,
+    });
+  }
+
+  private async finish(payment: Payment, outcome: FinalOutcome): Promise<void> {
+    const changed = await Records.finalize(this.deps.db, payment.id, outcome, this.deps.chargeKey);
+    if (changed && outcome.feeChargedStroops) {
+      this.deps.metrics.feesSpent.inc({ network: payment.network, tenant: payment.apiKeyId ? "keyed" : "anonymous" }, Number(outcome.feeChargedStroops));
+    }
+  }
+
+  private oracle(network: StellarNetwork): FeeOracle {
+    let oracle = this.oracles.get(network.id);
+    if (!oracle) {
+      oracle = new FeeOracle(network);
+      this.oracles.set(network.id, oracle);
+    }
+    return oracle;
+  }
+
+  private stage(net: SettlementNetwork, stage: string, startedAt: number): void {
+    this.deps.metrics.settleStage.observe({ network: net.network.id, stage }, (performance.now() - startedAt) / 1000);
+  }
+}
+
+function min(a: bigint, b: bigint): bigint {
+  return a < b ? a : b;
+}
+
+function errorCode(sent: rpc.Api.SendTransactionResponse): string | undefined {
+  const result = sent.errorResult?.result();
+  if (!result) return undefined;
+  const outer = result.switch().name;
+  if (outer === "txFeeBumpInnerFailed") return result.innerResultPair().result().result().switch().name;
+  return outer;
+}
+

@@ -1,0 +1,133 @@
+import type { Queue } from "bullmq";
+import { and, eq, inArray } from "drizzle-orm";
+import pg from "pg";
+import { schema, type Db } from "@quay/db";
+import type { JobData } from "@quay/queue";
+import { isFinal, PAYMENT_FINAL_CHANNEL, Records, type Payment } from "./records";
+
+const { payments } = schema;
+
+export type NewPayment = Omit<typeof payments.$inferInsert, "id" | "status" | "createdAt" | "updatedAt">;
+
+export type SettleQueue = Queue<JobData<"settle">>;
+
+/** BullMQ retry policy for settle jobs: RPC outages are waited out, up to about half an hour. */
+export const SETTLE_JOB_ATTEMPTS = 60;
+export function settleBackoffMs(attemptsMade: number): number {
+  return Math.min(1_000 * 2 ** attemptsMade, 30_000);
+}
+
+/**
+ * The api's side of settlement: record a verified payment once, hand it to the worker, and wait
+ * for its outcome. Postgres decides what "once" means (the payment identity's unique index), so
+ * any number of concurrent calls through any number of api processes converge on one row and
+ * one job.
+ */
+export const Intake = {
+  async find(db: Db, network: string, payer: string, authNonce: string): Promise<Payment | undefined> {
+    const [row] = await db
+      .select()
+      .from(payments)
+      .where(and(eq(payments.network, network), eq(payments.payer, payer), eq(payments.authNonce, authNonce)));
+    return row;
+  },
+
+  /** Inserts the payment unless it exists, then makes sure a job is queued for it while it is not final. */
+  async accept(db: Db, queue: SettleQueue, payment: NewPayment): Promise<{ payment: Payment; created: boolean }> {
+    const [inserted] = await db.insert(payments).values(payment).onConflictDoNothing().returning();
+    const row = inserted ?? (await Intake.find(db, payment.network, payment.payer, payment.authNonce));
+    if (!row) throw new Error("payment vanished between insert and read");
+    if (!isFinal(row)) await Intake.enqueue(queue, row.id);
+    return { payment: row, created: inserted !== undefined };
+  },
+
+  /** Idempotent: the job id is the payment id. A job that gave up (retries spent) is revived. */
+  async enqueue(queue: SettleQueue, paymentId: string): Promise<void> {
+    const existing = await queue.getJob(paymentId);
+    if (existing && (await existing.isFailed())) {
+      await existing.retry("failed");
+      return;
+    }
+    if (existing) return;
+    await queue.add("settle", { paymentId }, {
+      jobId: paymentId,
+      attempts: SETTLE_JOB_ATTEMPTS,
+      backoff: { type: "settle" },
+    });
+  },
+
+  /** Ids of payments that are not final, for the worker's sweep after a restart. */
+  async unfinished(db: Db): Promise<string[]> {
+    const rows = await db.select({ id: payments.id }).from(payments).where(inArray(payments.status, ["queued", "submitting"]));
+    return rows.map((r) => r.id);
+  },
+};
+
+/**
+ * Waits for payments to become final. One LISTEN connection per process serves every waiter; a
+ * slow poll backs it up, so a dropped notification only delays an answer, never loses it.
+ */
+export class OutcomeWaiter {
+  private client: pg.Client | undefined;
+  private connecting: Promise<void> | undefined;
+  private readonly waiters = new Map<string, Set<() => void>>();
+
+  constructor(
+    private readonly databaseUrl: string,
+    private readonly db: Db,
+    private readonly pollMs = 2_000,
+  ) {}
+
+  async wait(paymentId: string, timeoutMs: number): Promise<Payment> {
+    await this.listen().catch(() => undefined); // without LISTEN, the poll still answers
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const payment = await Records.payment(this.db, paymentId);
+      if (!payment) throw new Error(`payment ${paymentId} does not exist`);
+      const left = deadline - Date.now();
+      if (isFinal(payment) || left <= 0) return payment;
+      await this.notified(paymentId, Math.min(left, this.pollMs));
+    }
+  }
+
+  async close(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    await client?.end().catch(() => undefined);
+  }
+
+  private notified(paymentId: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const set = this.waiters.get(paymentId) ?? new Set();
+      this.waiters.set(paymentId, set);
+      const done = () => {
+        clearTimeout(timer);
+        set.delete(done);
+        if (set.size === 0) this.waiters.delete(paymentId);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      set.add(done);
+    });
+  }
+
+  private listen(): Promise<void> {
+    if (this.client) return Promise.resolve();
+    this.connecting ??= (async () => {
+      const client = new pg.Client({ connectionString: this.databaseUrl, application_name: "quay-outcomes" });
+      client.on("notification", (msg) => {
+        if (msg.payload) for (const wake of [...(this.waiters.get(msg.payload) ?? [])]) wake();
+      });
+      client.on("error", () => {
+        // Reconnect on the next wait; the poll covers the gap.
+        if (this.client === client) this.client = undefined;
+      });
+      await client.connect();
+      await client.query(`listen ${PAYMENT_FINAL_CHANNEL}`);
+      this.client = client;
+    })().finally(() => {
+      this.connecting = undefined;
+    });
+    return this.connecting;
+  }
+}

@@ -1,0 +1,3 @@
+export * from "./network";
+export { Tx, resultCodes, type RebuildInput } from "./tx";
+export { submitAndWait, SubmissionError } from "./submit";

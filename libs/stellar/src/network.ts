@@ -1,0 +1,254 @@
+import { rpc } from "@stellar/stellar-sdk";
+import type { NetworkConfig } from "@quay/config";
+import type { Metrics } from "@quay/metrics";
+
+/**
+ * One configured Stellar network as Quay talks to it: its RPC server (the only host Quay ever
+ * calls for it; no Horizon), its passphrase, and a few cached facts (latest ledger, ledger close
+ * time) that hot paths such as x402 verify read many times per second.
+ */
+
+/** What an RPC call came to, as the `outcome` label of `quay_rpc_call_duration_seconds`. */
+export type RpcOutcome = "ok" | "timeout" | "unavailable" | "rpc_error" | "error";
+
+/** The RPC could not be reached or did not answer in time (network down, timeout, 5xx, 429). Worth retrying. */
+export class RpcUnavailableError extends Error {
+  override readonly name = "RpcUnavailableError";
+  readonly retryable = true;
+  constructor(
+    readonly network: string,
+    readonly method: string,
+    readonly reason: "timeout" | "connection" | "http_status",
+    detail: string,
+  ) {
+    super(`Stellar RPC unavailable (${network} ${method}): ${detail}`);
+  }
+}
+
+/** The RPC answered, and its answer was an error (a JSON-RPC error object or a 4xx). Retrying the same call will not help. */
+export class RpcResponseError extends Error {
+  override readonly name = "RpcResponseError";
+  readonly retryable = false;
+  constructor(
+    readonly network: string,
+    readonly method: string,
+    readonly code: number | undefined,
+    detail: string,
+  ) {
+    super(`Stellar RPC error (${network} ${method}): ${detail}`);
+  }
+}
+
+export interface StellarNetworkOptions {
+  /** Per-call deadline. */
+  readonly timeoutMs?: number;
+  /** How long a `latestLedger()` answer is reused. */
+  readonly latestLedgerTtlMs?: number;
+  /** How long a `ledgerCloseSeconds()` estimate is reused. */
+  readonly closeTimeTtlMs?: number;
+  /** Clock, for the caches. */
+  readonly now?: () => number;
+}
+
+/** The estimate used when the RPC cannot tell (the network's target close time). */
+export const FALLBACK_LEDGER_CLOSE_SECONDS = 5;
+/** How many ledgers back the close-time estimate looks. */
+const CLOSE_TIME_SAMPLE_LEDGERS = 20;
+/** A failed estimate is retried sooner than a good one is refreshed, but not on every call. */
+const FALLBACK_TTL_MS = 5_000;
+
+const CONNECTION_ERROR_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ECONNABORTED",
+  "ETIMEDOUT",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EPIPE",
+  "ERR_NETWORK",
+  "ERR_SOCKET_CONNECTION_TIMEOUT",
+  "UND_ERR_CONNECT_TIMEOUT",
+  "UND_ERR_SOCKET",
+]);
+
+interface Cached<T> {
+  readonly value: T;
+  readonly until: number;
+}
+
+class CallTimeout extends Error {}
+
+export class StellarNetwork {
+  readonly id: NetworkConfig["id"];
+  readonly passphrase: string;
+  readonly rpcUrl: string;
+  /** The SDK server, for calls this class does not wrap; go through `call()` so they are timed and classified. */
+  readonly rpc: rpc.Server;
+
+  private readonly timeoutMs: number;
+  private readonly latestLedgerTtlMs: number;
+  private readonly closeTimeTtlMs: number;
+  private readonly now: () => number;
+
+  private latest: Cached<number> | undefined;
+  private latestInFlight: Promise<number> | undefined;
+  private closeTime: Cached<number> | undefined;
+  private closeTimeInFlight: Promise<number> | undefined;
+
+  constructor(
+    config: Pick<NetworkConfig, "id" | "passphrase" | "rpcUrl">,
+    private readonly metrics: Metrics,
+    options: StellarNetworkOptions = {},
+  ) {
+    this.id = config.id;
+    this.passphrase = config.passphrase;
+    this.rpcUrl = config.rpcUrl;
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.latestLedgerTtlMs = options.latestLedgerTtlMs ?? 1_000;
+    this.closeTimeTtlMs = options.closeTimeTtlMs ?? 60_000;
+    this.now = options.now ?? Date.now;
+    this.rpc = new rpc.Server(config.rpcUrl, { allowHttp: new URL(config.rpcUrl).protocol === "http:" });
+    // The axios client then drops the socket at the deadline too, instead of leaving it to linger.
+    this.rpc.httpClient.defaults.timeout = this.timeoutMs;
+  }
+
+  /**
+   * Runs one RPC call with the per-call deadline, records it in `metrics.rpcCalls`, and turns
+   * transport failures into RpcUnavailableError and the RPC's own error answers into
+   * RpcResponseError. Other errors (the SDK's, e.g. "account not found") pass through unchanged.
+   */
+  async call<T>(method: string, run: () => Promise<T>, options: { timeoutMs?: number } = {}): Promise<T> {
+    const timeoutMs = options.timeoutMs ?? this.timeoutMs;
+    const stopTimer = this.metrics.rpcCalls.startTimer({ network: this.id, method });
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new CallTimeout()), timeoutMs);
+    });
+    try {
+      const result = await Promise.race([run(), deadline]);
+      stopTimer({ outcome: "ok" });
+      return result;
+    } catch (error) {
+      const classified = this.classify(method, error, timeoutMs);
+      stopTimer({ outcome: outcomeOf(classified) });
+      throw classified;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The latest ledger sequence the RPC knows, reused for `latestLedgerTtlMs`; concurrent callers share one request. */
+  async latestLedger(): Promise<number> {
+    const cached = this.latest;
+    if (cached && cached.until > this.now()) return cached.value;
+    this.latestInFlight ??= this.call("getLatestLedger", () => this.rpc.getLatestLedger())
+      .then((answer) => {
+        this.latest = { value: answer.sequence, until: this.now() + this.latestLedgerTtlMs };
+        return answer.sequence;
+      })
+      .finally(() => {
+        this.latestInFlight = undefined;
+      });
+    return this.latestInFlight;
+  }
+
+  /**
+   * Average seconds between ledger closes over the last ~20 ledgers, measured on this network's RPC
+   * (one `getLedgers` call of one ledger: its close time against the latest close time in the same
+   * answer). Reused for `closeTimeTtlMs`. Never throws: when the RPC cannot tell, 5 s.
+   */
+  async ledgerCloseSeconds(): Promise<number> {
+    const cached = this.closeTime;
+    if (cached && cached.until > this.now()) return cached.value;
+    this.closeTimeInFlight ??= this.measureCloseSeconds()
+      .then(
+        (seconds) => {
+          this.closeTime = { value: seconds, until: this.now() + this.closeTimeTtlMs };
+          return seconds;
+        },
+        () => {
+          this.closeTime = { value: FALLBACK_LEDGER_CLOSE_SECONDS, until: this.now() + FALLBACK_TTL_MS };
+          return FALLBACK_LEDGER_CLOSE_SECONDS;
+        },
+      )
+      .finally(() => {
+        this.closeTimeInFlight = undefined;
+      });
+    return this.closeTimeInFlight;
+  }
+
+  private async measureCloseSeconds(): Promise<number> {
+    const latest = await this.latestLedger();
+    const startLedger = Math.max(1, latest - CLOSE_TIME_SAMPLE_LEDGERS);
+    // Raw form: the parsed one decodes every ledger's metadata, which we do not need.
+    const page = await this.call("getLedgers", () => this.rpc._getLedgers({ startLedger, pagination: { limit: 1 } }));
+    const first = page.ledgers[0];
+    if (!first) throw new Error("getLedgers returned no ledger");
+    const ledgers = Number(page.latestLedger) - Number(first.sequence);
+    const seconds = Number(page.latestLedgerCloseTime) - Number(first.ledgerCloseTime);
+    if (!(ledgers > 0) || !(seconds > 0) || !Number.isFinite(seconds / ledgers)) {
+      throw new Error("getLedgers gave no usable close-time span");
+    }
+    return seconds / ledgers;
+  }
+
+  private classify(method: string, error: unknown, timeoutMs: number): Error {
+    if (error instanceof RpcUnavailableError || error instanceof RpcResponseError) return error;
+    if (error instanceof CallTimeout) {
+      return new RpcUnavailableError(this.id, method, "timeout", `no answer within ${timeoutMs} ms`);
+    }
+    if (isHttpClientError(error)) {
+      const status = error.response?.status;
+      if (status !== undefined) {
+        return status >= 500 || status === 429
+          ? new RpcUnavailableError(this.id, method, "http_status", `HTTP ${status}`)
+          : new RpcResponseError(this.id, method, status, `HTTP ${status}`);
+      }
+      if (error.code === "ECONNABORTED" || error.code === "ETIMEDOUT") {
+        return new RpcUnavailableError(this.id, method, "timeout", `no answer within ${timeoutMs} ms`);
+      }
+      return new RpcUnavailableError(this.id, method, "connection", error.code ?? "connection failed");
+    }
+    if (isJsonRpcError(error)) {
+      return new RpcResponseError(this.id, method, error.code, truncate(error.message));
+    }
+    const code = error instanceof Error ? (error as Error & { code?: unknown }).code : undefined;
+    if (typeof code === "string" && CONNECTION_ERROR_CODES.has(code)) {
+      return new RpcUnavailableError(this.id, method, "connection", code);
+    }
+    return error instanceof Error ? error : new RpcResponseError(this.id, method, undefined, "non-error thrown");
+  }
+}
+
+function outcomeOf(error: Error): RpcOutcome {
+  if (error instanceof RpcUnavailableError) return error.reason === "timeout" ? "timeout" : "unavailable";
+  if (error instanceof RpcResponseError) return "rpc_error";
+  return "error";
+}
+
+interface HttpClientError {
+  isAxiosError: true;
+  code?: string;
+  response?: { status: number };
+}
+
+function isHttpClientError(error: unknown): error is HttpClientError {
+  return typeof error === "object" && error !== null && (error as { isAxiosError?: unknown }).isAxiosError === true;
+}
+
+/** The SDK throws a JSON-RPC `error` member as-is: a plain `{code, message}` object, not an Error. */
+function isJsonRpcError(error: unknown): error is { code: number; message: string } {
+  return (
+    typeof error === "object" &&
+    error !== null &&
+    !(error instanceof Error) &&
+    typeof (error as { code?: unknown }).code === "number" &&
+    typeof (error as { message?: unknown }).message === "string"
+  );
+}
+
+function truncate(text: string, max = 300): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}

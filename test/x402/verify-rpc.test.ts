@@ -1,0 +1,175 @@
+/**
+ * StellarNetwork, the RPC client verify (and settle) run on: caches, the ledger-close estimate,
+ * deadlines, and the split between an unavailable RPC and the RPC's own error answers, all timed
+ * into quay_rpc_call_duration_seconds. Against a scripted JSON-RPC server on loopback.
+ */
+import { createServer } from "node:net";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { FALLBACK_LEDGER_CLOSE_SECONDS, RpcResponseError, RpcUnavailableError, StellarNetwork } from "@quay/stellar";
+import { metricValue, startScriptedRpc, testMetrics, testNetwork, type ScriptedRpc } from "./fixtures";
+
+let rpc: ScriptedRpc;
+
+beforeAll(async () => {
+  rpc = await startScriptedRpc();
+});
+afterAll(async () => {
+  await rpc.close();
+});
+beforeEach(() => {
+  rpc.calls.length = 0;
+  rpc.override.clear();
+  rpc.latestLedger = 1_000;
+  rpc.closeSecondsPerLedger = 5;
+});
+
+function clock(start = 1_000_000) {
+  const c = { now: start, advance: (ms: number) => (c.now += ms) };
+  return c;
+}
+
+describe("latestLedger", () => {
+  it("is reused for its TTL and refreshed after", async () => {
+    const time = clock();
+    const network = testNetwork(rpc.url, testMetrics(), { now: () => time.now, latestLedgerTtlMs: 1_000 });
+    expect(await network.latestLedger()).toBe(1_000);
+    rpc.latestLedger = 1_001;
+    time.advance(999);
+    expect(await network.latestLedger()).toBe(1_000);
+    time.advance(1);
+    expect(await network.latestLedger()).toBe(1_001);
+    expect(rpc.calls).toEqual(["getLatestLedger", "getLatestLedger"]);
+  });
+
+  it("costs one request for many concurrent callers", async () => {
+    const network = testNetwork(rpc.url, testMetrics());
+    const answers = await Promise.all(Array.from({ length: 20 }, () => network.latestLedger()));
+    expect(new Set(answers)).toEqual(new Set([1_000]));
+    expect(rpc.calls).toEqual(["getLatestLedger"]);
+  });
+
+  it("does not cache a failure", async () => {
+    const network = testNetwork(rpc.url, testMetrics());
+    rpc.override.set("getLatestLedger", { httpStatus: 503 });
+    await expect(network.latestLedger()).rejects.toBeInstanceOf(RpcUnavailableError);
+    rpc.override.clear();
+    expect(await network.latestLedger()).toBe(1_000);
+  });
+});
+
+describe("ledgerCloseSeconds", () => {
+  it("is measured from the RPC's ledger close times, and cached", async () => {
+    const time = clock();
+    const network = testNetwork(rpc.url, testMetrics(), { now: () => time.now, closeTimeTtlMs: 60_000 });
+    rpc.closeSecondsPerLedger = 5.5;
+    expect(await network.ledgerCloseSeconds()).toBeCloseTo(5.5, 1);
+    rpc.closeSecondsPerLedger = 1;
+    time.advance(59_000);
+    expect(await network.ledgerCloseSeconds()).toBeCloseTo(5.5, 1);
+    time.advance(1_000);
+    expect(await network.ledgerCloseSeconds()).toBe(1);
+    expect(rpc.calls.filter((m) => m === "getLedgers")).toHaveLength(2);
+  });
+
+  it("falls back to 5 s when the RPC cannot tell, and asks again a few seconds later", async () => {
+    const time = clock();
+    const network = testNetwork(rpc.url, testMetrics(), { now: () => time.now });
+    rpc.override.set("getLedgers", { error: { code: -32600, message: "start is before the oldest ledger" } });
+    expect(await network.ledgerCloseSeconds()).toBe(FALLBACK_LEDGER_CLOSE_SECONDS);
+    rpc.override.clear();
+    rpc.closeSecondsPerLedger = 2;
+    expect(await network.ledgerCloseSeconds()).toBe(FALLBACK_LEDGER_CLOSE_SECONDS);
+    time.advance(5_000);
+    expect(await network.ledgerCloseSeconds()).toBe(2);
+  });
+
+  it("falls back when the RPC is down instead of failing the caller", async () => {
+    const network = testNetwork(rpc.url, testMetrics());
+    rpc.override.set("getLatestLedger", { httpStatus: 500 });
+    expect(await network.ledgerCloseSeconds()).toBe(FALLBACK_LEDGER_CLOSE_SECONDS);
+  });
+});
+
+describe("call", () => {
+  it("times successful calls by network, method and outcome", async () => {
+    const metrics = testMetrics();
+    const network = testNetwork(rpc.url, metrics);
+    await network.call("getLatestLedger", () => network.rpc.getLatestLedger());
+    expect(await metricValue(metrics, "quay_rpc_call_duration_seconds", { network: "stellar:testnet", method: "getLatestLedger", outcome: "ok" })).toBe(1);
+  });
+
+  it("turns a 5xx or 429 into RpcUnavailableError (outcome unavailable)", async () => {
+    const metrics = testMetrics();
+    const network = testNetwork(rpc.url, metrics);
+    for (const status of [503, 429]) {
+      rpc.override.set("getLatestLedger", { httpStatus: status });
+      const error = await network.call("getLatestLedger", () => network.rpc.getLatestLedger()).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(RpcUnavailableError);
+      expect(error).toMatchObject({ reason: "http_status", retryable: true, method: "getLatestLedger" });
+    }
+    expect(await metricValue(metrics, "quay_rpc_call_duration_seconds", { method: "getLatestLedger", outcome: "unavailable" })).toBe(2);
+  });
+
+  it("turns a 4xx into RpcResponseError", async () => {
+    const network = testNetwork(rpc.url, testMetrics());
+    rpc.override.set("getLatestLedger", { httpStatus: 404 });
+    await expect(network.call("getLatestLedger", () => network.rpc.getLatestLedger())).rejects.toMatchObject({ name: "RpcResponseError", code: 404 });
+  });
+
+  it("turns a JSON-RPC error into RpcResponseError with its code (outcome rpc_error)", async () => {
+    const metrics = testMetrics();
+    const network = testNetwork(rpc.url, metrics);
+    rpc.override.set("simulateTransaction", { error: { code: -32602, message: "invalid parameters" } });
+    const error = await network.call("simulateTransaction", () => network.rpc._simulateTransaction(fakeTx())).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RpcResponseError);
+    expect(error).toMatchObject({ code: -32602, retryable: false });
+    expect((error as Error).message).toContain("invalid parameters");
+    expect(await metricValue(metrics, "quay_rpc_call_duration_seconds", { method: "simulateTransaction", outcome: "rpc_error" })).toBe(1);
+  });
+
+  it("gives up at the deadline with RpcUnavailableError (outcome timeout)", async () => {
+    const metrics = testMetrics();
+    const network = testNetwork(rpc.url, metrics, { timeoutMs: 150 });
+    rpc.override.set("getLatestLedger", { hang: true });
+    const started = Date.now();
+    const error = await network.latestLedger().catch((e: unknown) => e);
+    expect(Date.now() - started).toBeLessThan(1_500);
+    expect(error).toMatchObject({ name: "RpcUnavailableError", reason: "timeout" });
+    expect(await metricValue(metrics, "quay_rpc_call_duration_seconds", { method: "getLatestLedger", outcome: "timeout" })).toBe(1);
+  });
+
+  it("turns a refused connection into RpcUnavailableError", async () => {
+    const port = await unusedPort();
+    const network = testNetwork(`http://127.0.0.1:${port}`, testMetrics());
+    await expect(network.latestLedger()).rejects.toMatchObject({ name: "RpcUnavailableError", reason: "connection" });
+  });
+
+  it("passes the SDK's own errors through unchanged", async () => {
+    const network = testNetwork(rpc.url, testMetrics());
+    const own = new Error("account not found");
+    await expect(network.call("getAccount", () => Promise.reject(own))).rejects.toBe(own);
+  });
+});
+
+describe("construction", () => {
+  it("allows plain HTTP only for an http:// URL and keeps the configured passphrase", () => {
+    const metrics = testMetrics();
+    expect(() => testNetwork("http://127.0.0.1:1", metrics)).not.toThrow();
+    const network = new StellarNetwork({ id: "stellar:pubnet", passphrase: "Public Global Stellar Network ; September 2015", rpcUrl: "https://rpc.example.org" }, metrics);
+    expect(network.passphrase).toBe("Public Global Stellar Network ; September 2015");
+    expect(network.rpc.serverURL.protocol()).toBe("https");
+  });
+});
+
+function fakeTx() {
+  // _simulateTransaction only serialises its argument; the scripted server answers before looking at it.
+  return { toXDR: () => "AAAA" } as unknown as Parameters<StellarNetwork["rpc"]["_simulateTransaction"]>[0];
+}
+
+async function unusedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
