@@ -1,4 +1,4 @@
-import { Asset, Keypair, Operation, TransactionBuilder, rpc, xdr } from "@stellar/stellar-sdk";
+import { Asset, Keypair, Operation, rpc, xdr } from "@stellar/stellar-sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   USDC,
@@ -270,6 +270,5 @@ describe("getTransaction", () => {
     // Rebuilding on the new sequence number works: the account's seq became the tx's.
     const account = await t.server.getAccount(a.publicKey());
     expect(account.sequenceNumber()).toBe(tx.sequence);
-    void TransactionBuilder;
   });
 });

@@ -3,6 +3,7 @@ import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { rpc } from "@stellar/stellar-sdk";
 import { describe, expect, it } from "vitest";
+import { DevnetConfigError, startDevnet } from "../../apps/devnet/src/index";
 
 const MAIN = fileURLToPath(new URL("../../apps/devnet/src/main.ts", import.meta.url));
 
@@ -48,5 +49,11 @@ describe("devnet as its own process (apps/devnet/src/main.ts)", () => {
     const [code] = (await once(child, "exit")) as [number | null];
     expect(code).toBe(1);
     expect(err).toMatch(/--ledger-close-ms must be a non-negative integer/);
+  });
+
+  it("rejects bad in-process options with a typed error before binding anything", async () => {
+    await expect(startDevnet({ ledgerCloseMs: 1 })).rejects.toBeInstanceOf(DevnetConfigError);
+    await expect(startDevnet({ maxTxPerLedger: 0 })).rejects.toThrow(/maxTxPerLedger/);
+    await expect(startDevnet({ minPersistentTtl: 10, maxEntryTtl: 5 })).rejects.toThrow(/maxEntryTtl/);
   });
 });

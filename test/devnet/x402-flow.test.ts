@@ -13,7 +13,7 @@
  * contract.AssembledTransaction.build to add allowHttp: true (the facilitator already allows http
  * for stellar:testnet). Both patches are undone after the file.
  */
-import { Asset, Horizon, Keypair, Operation, Transaction, TransactionBuilder, contract, rpc, xdr } from "@stellar/stellar-sdk";
+import { Horizon, Keypair, Operation, Transaction, TransactionBuilder, contract, rpc, xdr } from "@stellar/stellar-sdk";
 import { ExactStellarScheme as ExactStellarClient, createEd25519Signer } from "@x402/stellar";
 import { ExactStellarScheme as ExactStellarFacilitator } from "@x402/stellar/exact/facilitator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -165,6 +165,5 @@ describe("x402 exact payment through the devnet", () => {
     // The untouched payment still verifies.
     const ok = await facilitator.verify({ x402Version: 2, accepted: req, payload: payload.payload } as never, req as never);
     expect(ok.isValid).toBe(true);
-    void Asset;
   });
 });

@@ -13,7 +13,6 @@ import {
   Account,
   Address,
   authorizeEntry,
-  contract,
   Keypair,
   nativeToScVal,
   Networks,
@@ -409,17 +408,4 @@ export function blockNonLoopbackNetwork(): NetworkBlock {
   return { blocked, restore: () => restores.forEach((restore) => restore()) };
 }
 
-/**
- * @x402/stellar 2.9.0's client builds its AssembledTransaction without `allowHttp`, so it can only
- * talk to an https RPC. The devnet serves plain HTTP on loopback: let the client's assembled
- * transactions use it (nothing else about the client changes). Returns the undo.
- */
-export function allowClientHttpRpc(): () => void {
-  const assembled = contract.AssembledTransaction as unknown as { build: (options: Record<string, unknown>) => Promise<unknown> };
-  const realBuild = assembled.build;
-  assembled.build = function (this: unknown, options: Record<string, unknown>) {
-    const url = new URL(String(options.rpcUrl));
-    return realBuild.call(this, LOOPBACK.has(url.hostname) ? { ...options, allowHttp: true } : options);
-  };
-  return () => void (assembled.build = realBuild);
-}
+export { allowClientHttpRpc } from "@quay/cli/demo";

@@ -1,1 +1,2 @@
 export { buildApi, type ApiDeps } from "./app";
+export { createApiServer, type ApiServer } from "./server";

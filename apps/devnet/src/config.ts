@@ -75,7 +75,9 @@ export function resolveConfig(options: DevnetOptions = {}): DevnetConfig {
   check(config.networkPassphrase.length > 0, "networkPassphrase must not be empty");
   check(Number.isInteger(config.maxTxPerLedger) && config.maxTxPerLedger >= 1, "maxTxPerLedger must be an integer >= 1");
   check(config.baseReserve >= 0n, "baseReserve must be >= 0");
-  check(config.minInclusionFee >= 1n, "minInclusionFee must be >= 1");
+  // Both travel in the ledger header as uint32.
+  check(config.minInclusionFee >= 1n && config.minInclusionFee <= 4_294_967_295n, "minInclusionFee must be 1..4294967295");
+  check(config.baseReserve <= 4_294_967_295n, "baseReserve must be <= 4294967295");
   for (const [name, v] of [
     ["minPersistentTtl", config.minPersistentTtl],
     ["minTemporaryTtl", config.minTemporaryTtl],

@@ -75,7 +75,8 @@ export namespace FaultSwitch {
     if (p.minInclusionFee === null) delete next.minInclusionFee;
     else if (p.minInclusionFee !== undefined) {
       const fee = BigInt(p.minInclusionFee);
-      if (fee < 1n) throw new FaultInputError("minInclusionFee: must be >= 1");
+      // The ledger header carries the base fee as a uint32.
+      if (fee < 1n || fee > 4_294_967_295n) throw new FaultInputError("minInclusionFee: must be between 1 and 4294967295");
       next.minInclusionFee = fee;
     }
     if (p.paused !== undefined) next.paused = p.paused;

@@ -177,7 +177,8 @@ export namespace Headers {
       feePool: int64(input.feePool),
       inflationSeq: 0,
       idPool: xdr.Uint64.fromString("0"),
-      baseFee: Number(input.baseFee),
+      // A surge price above uint32 cannot be represented in the header; clamp rather than fail the close.
+      baseFee: Number(input.baseFee > 4_294_967_295n ? 4_294_967_295n : input.baseFee),
       baseReserve: Number(input.baseReserve),
       maxTxSetSize: input.maxTxSetSize,
       skipList: [Buffer.alloc(32), Buffer.alloc(32), Buffer.alloc(32), Buffer.alloc(32)],

@@ -1,3 +1,28 @@
+/**
+ * Quay's devnet: a local Stellar ledger that speaks Soroban RPC and judges transactions as the
+ * network does. Production talks to a real RPC; this is only a stand-in for tests and demos.
+ *
+ * HTTP surface (one port):
+ * - `POST /` — JSON-RPC 2.0: getHealth, getNetwork, getVersionInfo, getLatestLedger, getLedgers,
+ *   getLedgerEntries, getFeeStats, simulateTransaction, sendTransaction, getTransaction,
+ *   getTransactions, getEvents (shapes as @stellar/stellar-sdk's rpc.Server parses them).
+ * - `GET|POST /friendbot?addr=G…[&usdc=<7-decimal base units>]` — creates the account with 10 000 XLM
+ *   through a real createAccount from the network root, in a ledger closed immediately for it (so
+ *   the account exists when the answer arrives, even while ledger closing is paused; pending
+ *   transactions stay queued). `usdc` also writes a USDC trustline with that balance directly (a
+ *   devnet privilege: the devnet has no issuer key); on an existing account it tops the trustline up.
+ *   Answers `{ ok, hash, ledger, envelope_xdr, result_xdr, result_meta_xdr }`; errors are 4xx JSON.
+ * - Loopback-only control: `GET|POST|DELETE /_devnet/faults` (POST merges, e.g.
+ *   `{ "sendTransaction": {"status":"TRY_AGAIN_LATER"|"ERROR","count":2,"code":"txBadSeq"},
+ *      "delay": {"ms":500,"methods":["getTransaction"],"count":3}, "drop": {"methods":["getHealth"]},
+ *      "swallow": {"count":1}, "minInclusionFee": "1000", "paused": true }`; null clears one fault,
+ *   DELETE clears all) and `POST /_devnet/close-ledger` (closes one ledger now).
+ *
+ * Fees follow the network: classic transactions pay (base fee x ops) where the base fee is the
+ * minimum inclusion fee, or under surge pricing (more valid transactions than maxTxPerLedger) the
+ * lowest included bid per op; Soroban transactions also pay their declared resource fee, less the
+ * part the host did not need (refunded after apply).
+ */
 import type { AddressInfo } from "node:net";
 import { resolveConfig } from "./config";
 import type { DevnetConfig, DevnetOptions } from "./config";

@@ -62,6 +62,7 @@ const schema = z.object({
   DATABASE_URL: url(["postgres:", "postgresql:"]),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(500).default(10),
   REDIS_URL: url(["redis:", "rediss:"]),
+  REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "letters, digits, '.', '_' or '-'").default("quay"),
   API_HOST: z.string().min(1).default("127.0.0.1"),
   API_PORT: port.default(4021),
   WORKER_HOST: z.string().min(1).default("127.0.0.1"),
@@ -101,7 +102,8 @@ export interface QuayConfig {
   readonly env: Env["NODE_ENV"];
   readonly logLevel: Env["LOG_LEVEL"];
   readonly database: { readonly url: string; readonly poolMax: number };
-  readonly redis: { readonly url: string };
+  /** `prefix` namespaces every key Quay writes (queues, rate limits), so deployments can share a Redis. */
+  readonly redis: { readonly url: string; readonly prefix: string };
   readonly api: { readonly host: string; readonly port: number };
   readonly worker: { readonly host: string; readonly port: number };
   /** Settle jobs one worker process runs at once (at least the pool size, to use every channel account). */
@@ -182,7 +184,7 @@ export const Config = {
       env: e.NODE_ENV,
       logLevel: e.LOG_LEVEL,
       database: { url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX },
-      redis: { url: e.REDIS_URL },
+      redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
       api: { host: e.API_HOST, port: e.API_PORT },
       worker: { host: e.WORKER_HOST, port: e.WORKER_PORT },
       settleConcurrency: e.SETTLE_CONCURRENCY,

@@ -5,6 +5,7 @@ import { HTTPFacilitatorClient } from "@x402/core/server";
 import type { SchemeNetworkServer } from "@x402/core/types";
 import { paymentMiddleware, x402ResourceServer } from "@x402/express";
 import { wrapFetchWithPayment, x402Client } from "@x402/fetch";
+import { contract } from "@stellar/stellar-sdk";
 import { createEd25519Signer, ExactStellarScheme as ClientScheme } from "@x402/stellar";
 import { ExactStellarScheme as ServerScheme } from "@x402/stellar/exact/server";
 
@@ -88,4 +89,21 @@ export function createBuyer(secret: string, network: "stellar:testnet" | "stella
   // @x402/stellar 2.9 has no default-asset lookup, which 2.27's default spend controls need.
   client.setSpendControls(false);
   return { address: signer.address, fetch: wrapFetchWithPayment(globalThis.fetch, client) };
+}
+
+const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
+
+/**
+ * @x402/stellar 2.9.0's client builds its AssembledTransaction without `allowHttp`, so it only talks
+ * to an https RPC. The local devnet serves plain HTTP on loopback: this lets the client's assembled
+ * transactions use a loopback http RPC, and nothing else. Returns the undo.
+ */
+export function allowClientHttpRpc(): () => void {
+  const assembled = contract.AssembledTransaction as unknown as { build: (options: Record<string, unknown>) => Promise<unknown> };
+  const realBuild = assembled.build;
+  assembled.build = function (this: unknown, options: Record<string, unknown>) {
+    const url = new URL(String(options.rpcUrl));
+    return realBuild.call(this, LOOPBACK.has(url.hostname) ? { ...options, allowHttp: true } : options);
+  };
+  return () => void (assembled.build = realBuild);
 }

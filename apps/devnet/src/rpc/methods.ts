@@ -123,8 +123,14 @@ export const methods: Record<string, Handler> = {
     const start = pageStart(node, p.startLedger, p.pagination?.cursor, (c) => Number(c) + 1);
     const ledgers = node.history.ledgersFrom(start, limit);
     const last = ledgers[ledgers.length - 1];
+    const latest = node.latest();
+    const oldest = node.history.oldest();
     return {
-      ...retention(node),
+      // getLedgers reports close times as numbers (getEvents and getTransaction use strings).
+      latestLedger: latest.sequence,
+      latestLedgerCloseTime: Number(latest.closeTime),
+      oldestLedger: oldest.sequence,
+      oldestLedgerCloseTime: Number(oldest.closeTime),
       ledgers: ledgers.map((l) => ({
         hash: l.hash.toString("hex"),
         sequence: l.sequence,

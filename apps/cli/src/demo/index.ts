@@ -1,0 +1,1 @@
+export { startSeller, createBuyer, allowClientHttpRpc, type Seller, type SellerOptions, type Buyer } from "./parties";

@@ -1,0 +1,51 @@
+import type { QuayConfig } from "@quay/config";
+import type { Logger } from "@quay/log";
+import { createDb, createPool } from "@quay/db";
+import { createMetrics, type Metrics } from "@quay/metrics";
+import { createRedis, openQueue, QueueNames } from "@quay/queue";
+import type { EngineOptions } from "@quay/settlement";
+import { startWorker, type RunningWorker } from "./app";
+import { consumers } from "./consumers";
+
+export interface WorkerServer {
+  readonly running: RunningWorker;
+  readonly metrics: Metrics;
+  close(): Promise<void>;
+}
+
+/** Everything the worker process runs, wired from the configuration; `main.ts` and tests both start it here. */
+export async function createWorkerServer(config: QuayConfig, logger: Logger, engineOptions: EngineOptions = {}): Promise<WorkerServer> {
+  const pool = createPool({ url: config.database.url, max: config.database.poolMax, applicationName: "quay-worker" });
+  const db = createDb(pool);
+  const metrics = createMetrics();
+  const redis = createRedis({ url: config.redis.url, connectionName: "quay-worker" });
+  const bullConnection = createRedis({ url: config.redis.url, connectionName: "quay-worker-bull", forBullWorker: true });
+  const settleQueue = openQueue(QueueNames.settle, { connection: redis, prefix: config.redis.prefix });
+
+  const running = await startWorker({
+    logger,
+    pool,
+    redis,
+    bullConnection,
+    prefix: config.redis.prefix,
+    consumers: consumers({
+      config,
+      logger,
+      db,
+      metrics,
+      settleQueue,
+      engineOptions: { txTimeoutSeconds: config.settleTxTimeoutSeconds, ...engineOptions },
+      leaseMs: config.poolLeaseSeconds * 1000,
+    }),
+  });
+
+  return {
+    running,
+    metrics,
+    async close() {
+      await running.close();
+      await settleQueue.close();
+      await Promise.allSettled([pool.end(), redis.quit(), bullConnection.quit()]);
+    },
+  };
+}
