@@ -105,6 +105,32 @@ describe("envelope judgment: each rejection carries the network's result code", 
     expect(txResultCode((await rejected(early)).errorResult!)).toBe("txTooEarly");
   });
 
+  it("judges PreconditionsV2: ledger bounds, minSeqNum gaps, and refuses the unmodelled minSeqAge", async () => {
+    const a = await fundedKeypair(t.devnet);
+    const latest = (await t.server.getLatestLedger()).sequence;
+    const expired = (await builderFor(t, a.publicKey())).addOperation(selfPay(a)).setTimeout(30).setLedgerbounds(1, latest).build();
+    expired.sign(a);
+    expect(txResultCode((await rejected(expired)).errorResult!)).toBe("txTooLate");
+    const future = (await builderFor(t, a.publicKey())).addOperation(selfPay(a)).setTimeout(30).setLedgerbounds(latest + 1000, 0).build();
+    future.sign(a);
+    expect(txResultCode((await rejected(future)).errorResult!)).toBe("txTooEarly");
+    const aged = (await builderFor(t, a.publicKey())).addOperation(selfPay(a)).setTimeout(30).setMinAccountSequenceAge(60).build();
+    aged.sign(a);
+    expect(txResultCode((await rejected(aged)).errorResult!)).toBe("txNotSupported");
+
+    // minSeqNum lets a transaction jump ahead of account seq + 1.
+    const account = await t.server.getAccount(a.publicKey());
+    const current = BigInt(account.sequenceNumber());
+    const jump = new TransactionBuilder(new Account(a.publicKey(), (current + 9n).toString()), { fee: "100", networkPassphrase: t.passphrase })
+      .addOperation(selfPay(a))
+      .setTimeout(30)
+      .setMinAccountSequence(current.toString())
+      .build();
+    jump.sign(a);
+    expect((await submitAndWait(t.server, jump)).status).toBe("SUCCESS");
+    expect((await t.server.getAccount(a.publicKey())).sequenceNumber()).toBe((current + 10n).toString());
+  });
+
   it("txInsufficientFee below 100 stroops per operation", async () => {
     const a = await fundedKeypair(t.devnet);
     // The SDK's fee is per operation: 2 x 60 = 120 stroops for 2 operations.

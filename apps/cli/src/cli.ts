@@ -19,6 +19,10 @@ const commands: Record<string, Command> = {
     summary: "apply database migrations to DATABASE_URL",
     run: async () => (await import("./commands/migrate")).migrateCommand(),
   },
+  pay: {
+    summary: "make one paid x402 request on the local devnet: quay pay <seller-url>",
+    run: async (args) => (await import("./commands/pay")).payCommand(args),
+  },
   keys: {
     summary: "tenants' API keys: create, list, revoke (quay keys --help)",
     run: async (args) => (await import("./commands/keys")).keysCommand(args),

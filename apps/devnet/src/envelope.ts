@@ -17,6 +17,9 @@ export interface InnerTx {
   readonly timeBounds?: { readonly min: bigint; readonly max: bigint };
   readonly ledgerBounds?: { readonly min: number; readonly max: number };
   readonly minSeqNum?: bigint;
+  /** PreconditionsV2 minSeqAge / minSeqLedgerGap (not modelled by the devnet; 0 when absent). */
+  readonly minSeqAge: bigint;
+  readonly minSeqLedgerGap: number;
   readonly extraSigners: readonly xdr.SignerKey[];
   readonly sorobanData?: xdr.SorobanTransactionData;
   /** Declared resource fee (0 for classic). */
@@ -122,6 +125,8 @@ function innerOf(parsed: Transaction, v1: xdr.TransactionV1Envelope): InnerTx {
   let timeBounds: xdr.TimeBounds | null | undefined;
   let ledgerBounds: xdr.LedgerBounds | null | undefined;
   let minSeqNum: bigint | undefined;
+  let minSeqAge = 0n;
+  let minSeqLedgerGap = 0;
   let extraSigners: xdr.SignerKey[] = [];
   if (cond.switch() === xdr.PreconditionType.precondTime()) timeBounds = cond.timeBounds();
   if (cond.switch() === xdr.PreconditionType.precondV2()) {
@@ -130,6 +135,8 @@ function innerOf(parsed: Transaction, v1: xdr.TransactionV1Envelope): InnerTx {
     ledgerBounds = v2.ledgerBounds();
     const min = v2.minSeqNum();
     minSeqNum = min ? BigInt(min.toString()) : undefined;
+    minSeqAge = BigInt(v2.minSeqAge().toString());
+    minSeqLedgerGap = v2.minSeqLedgerGap();
     extraSigners = v2.extraSigners();
   }
   const sorobanData = tx.ext().switch() === 1 ? tx.ext().sorobanData() : undefined;
@@ -143,6 +150,8 @@ function innerOf(parsed: Transaction, v1: xdr.TransactionV1Envelope): InnerTx {
     ...(timeBounds ? { timeBounds: bounds(timeBounds) } : {}),
     ...(ledgerBounds ? { ledgerBounds: { min: ledgerBounds.minLedger(), max: ledgerBounds.maxLedger() } } : {}),
     ...(minSeqNum !== undefined ? { minSeqNum } : {}),
+    minSeqAge,
+    minSeqLedgerGap,
     extraSigners,
     ...(sorobanData ? { sorobanData } : {}),
     resourceFee: sorobanData ? BigInt(sorobanData.resourceFee().toString()) : 0n,
@@ -160,6 +169,8 @@ function innerOfV0(parsed: Transaction, v0: xdr.TransactionV0Envelope): InnerTx 
     fee: BigInt(tx.fee()),
     operations: tx.operations(),
     ...(timeBounds ? { timeBounds: bounds(timeBounds) } : {}),
+    minSeqAge: 0n,
+    minSeqLedgerGap: 0,
     extraSigners: [],
     resourceFee: 0n,
   };

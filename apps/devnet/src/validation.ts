@@ -70,6 +70,9 @@ function checkInner(tx: InnerTx, ctx: ValidationContext, opts: { chargesFee: boo
   if (sorobanOps > 0 && (ops.length !== 1 || !tx.sorobanData)) return { code: "txMalformed" };
   if (sorobanOps === 0 && tx.sorobanData) return { code: "txMalformed" };
   if (tx.sorobanData && tx.resourceFee > tx.fee) return { code: "txSorobanInvalid" };
+  // The devnet keeps no sequence-age bookkeeping (AccountEntryExtensionV3), so it refuses these
+  // preconditions outright rather than judge them wrongly.
+  if (tx.minSeqAge !== 0n || tx.minSeqLedgerGap !== 0) return { code: "txNotSupported" };
 
   if (tx.timeBounds) {
     if (tx.timeBounds.min > ctx.closeTime) return { code: "txTooEarly" };

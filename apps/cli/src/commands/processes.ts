@@ -10,8 +10,8 @@ export interface Child {
 }
 
 /** Starts a TypeScript entry point of this repo as its own process, its output prefixed with its name. */
-export function startEntry(name: string, entry: string, env: NodeJS.ProcessEnv): Child {
-  const child = spawn(process.execPath, ["--import", "tsx", entry], {
+export function startEntry(name: string, entry: string, env: NodeJS.ProcessEnv, args: readonly string[] = []): Child {
+  const child = spawn(process.execPath, ["--import", "tsx", entry, ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -56,4 +56,26 @@ export async function waitHealthy(url: string, child: Child, timeoutMs = 30_000)
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   throw new Error(`${child.name} did not become healthy at ${url}: ${last}`);
+}
+
+/** Waits until a child prints a line matching `pattern` on stdout (its "ready" line). */
+export function waitForLine(child: Child, pattern: RegExp, timeoutMs = 30_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = "";
+    const timer = setTimeout(() => finish(new Error(`${child.name} did not print ${pattern} within ${timeoutMs} ms`)), timeoutMs);
+    const onData = (chunk: Buffer) => {
+      seen += chunk.toString();
+      if (pattern.test(seen)) finish();
+    };
+    const onExit = (code: number | null) => finish(new Error(`${child.name} exited with code ${code}`));
+    function finish(error?: Error) {
+      clearTimeout(timer);
+      child.process.stdout?.off("data", onData);
+      child.process.off("exit", onExit);
+      if (error) reject(error);
+      else resolve();
+    }
+    child.process.stdout?.on("data", onData);
+    child.process.once("exit", onExit);
+  });
 }

@@ -1,1 +1,2 @@
 export { startSeller, createBuyer, allowClientHttpRpc, type Seller, type SellerOptions, type Buyer } from "./parties";
+export { payOnce, friendbot, type PaidRequest } from "./pay";

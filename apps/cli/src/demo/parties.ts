@@ -25,6 +25,8 @@ export interface SellerOptions {
   /** In the asset's base units (7 decimals). */
   readonly amount: bigint;
   readonly path?: string;
+  /** 0 or absent: any free port. */
+  readonly port?: number;
 }
 
 export interface Seller {
@@ -68,7 +70,7 @@ export async function startSeller(options: SellerOptions): Promise<Seller> {
     res.json({ forecast: "sunny", temperatureC: 21 });
   });
   const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, "127.0.0.1", () => resolve(s));
+    const s = app.listen(options.port ?? 0, "127.0.0.1", () => resolve(s));
   });
   const { port } = server.address() as AddressInfo;
   return {
