@@ -3,7 +3,9 @@
  * a funded fund account, a pool of channel accounts, an API key, and the api (and, unless asked
  * otherwise, the worker) running in this process, exactly as their processes wire them.
  */
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { fileURLToPath } from "node:url";
 import type { AddressInfo } from "node:net";
 import { Keypair, rpc, scValToNative, xdr } from "@stellar/stellar-sdk";
 import { createApiServer, type ApiServer } from "@quay/api";
@@ -34,6 +36,10 @@ export interface QuayHarness {
   readonly fund: Keypair;
   worker: WorkerServer | undefined;
   startWorker(): Promise<WorkerServer>;
+  /** Another api process's worth of server on the same database and Redis; stopped with the harness. */
+  startApi(): Promise<{ api: ApiServer; url: string }>;
+  /** A worker as a real child process (`node --import tsx apps/worker/src/main.ts`); killed with the harness. */
+  spawnWorker(): Promise<WorkerProcess>;
   stop(): Promise<void>;
 }
 
@@ -43,6 +49,8 @@ export interface HarnessOptions {
   readonly withWorker?: boolean;
   readonly settleWaitSeconds?: number;
   readonly txTimeoutSeconds?: number;
+  /** Extra environment for the api and worker (e.g. STELLAR_TESTNET_MAX_FEE_STROOPS). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? "silent", name: "test" });
@@ -66,6 +74,7 @@ export async function startQuay(options: HarnessOptions = {}): Promise<QuayHarne
     POOL_LEASE_SECONDS: "5",
     RATE_LIMIT_PER_MINUTE: "100000",
     RATE_LIMIT_PER_MINUTE_ANONYMOUS: "100000",
+    ...options.env,
   };
   const config = Config.load(env);
   const pool = createPool({ url: config.database.url, max: 5 });
@@ -84,6 +93,8 @@ export async function startQuay(options: HarnessOptions = {}): Promise<QuayHarne
   await api.app.listen({ host: "127.0.0.1", port: 0 });
   const apiUrl = `http://127.0.0.1:${(api.app.server.address() as AddressInfo).port}`;
 
+  const extraApis: ApiServer[] = [];
+  const children: WorkerProcess[] = [];
   const harness: QuayHarness = {
     t,
     config,
@@ -101,8 +112,21 @@ export async function startQuay(options: HarnessOptions = {}): Promise<QuayHarne
       harness.worker = worker;
       return worker;
     },
+    async startApi() {
+      const other = await createApiServer(config, logger);
+      extraApis.push(other);
+      await other.app.listen({ host: "127.0.0.1", port: 0 });
+      return { api: other, url: `http://127.0.0.1:${(other.app.server.address() as AddressInfo).port}` };
+    },
+    async spawnWorker() {
+      const child = await spawnWorkerProcess(env);
+      children.push(child);
+      return child;
+    },
     async stop() {
+      await Promise.all(children.map((c) => c.kill("SIGKILL")));
       await harness.worker?.close();
+      await Promise.all(extraApis.map((a) => a.close()));
       await api.close();
       await pool.end();
       await t.close();
@@ -110,6 +134,50 @@ export async function startQuay(options: HarnessOptions = {}): Promise<QuayHarne
   };
   if (options.withWorker ?? true) await harness.startWorker();
   return harness;
+}
+
+export interface WorkerProcess {
+  readonly pid: number;
+  /** What the process printed, for a failing test's message. */
+  output(): string;
+  /** Sends `signal` and resolves once the process has exited. */
+  kill(signal: NodeJS.Signals): Promise<void>;
+}
+
+const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+/** Starts `apps/worker/src/main.ts` with `env`; resolves once its /healthz answers (its consumers are running). */
+async function spawnWorkerProcess(env: Record<string, string>): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", "apps/worker/src/main.ts"], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH ?? "", ...env, WORKER_PORT: "0", LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "info" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  const collect = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-20_000);
+  };
+  child.stdout.on("data", collect);
+  child.stderr.on("data", collect);
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const handle: WorkerProcess = {
+    pid: child.pid ?? -1,
+    output: () => output,
+    async kill(signal) {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+  };
+  const deadline = Date.now() + 60_000;
+  // The worker logs "worker started" once its consumers run; its port is 0, so the log is the signal.
+  while (!output.includes("worker started")) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await handle.kill("SIGKILL");
+      throw new Error(`worker process did not start:\n${output}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return handle;
 }
 
 /** Every SAC transfer event of `asset` on the devnet so far, as {from, to, amount}. */

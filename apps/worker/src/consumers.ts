@@ -50,9 +50,9 @@ export function consumers(context: ConsumerContext): Consumer[] {
         const payment = await engine.settle(paymentId);
         return { status: payment.status, txHash: payment.txHash };
       },
-      // Payments a crash left unfinished are queued again (idempotently: the job id is the payment id).
+      // Payments a crash left unfinished run again now, not once BullMQ notices their dead worker.
       recover: async () => {
-        for (const id of await Intake.unfinished(context.db)) await Intake.enqueue(context.settleQueue, id);
+        for (const id of await Intake.unfinished(context.db)) await Intake.resume(context.settleQueue, id);
       },
     },
   ];

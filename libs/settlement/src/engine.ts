@@ -1,9 +1,9 @@
-import { Account, type Keypair, rpc, Transaction, type FeeBumpTransaction } from "@stellar/stellar-sdk";
+import { Account, Keypair, rpc, Transaction, TransactionBuilder, xdr, type FeeBumpTransaction } from "@stellar/stellar-sdk";
 import type { Db, DbTx } from "@quay/db";
 import type { Logger } from "@quay/log";
 import type { Metrics } from "@quay/metrics";
 import type { ChannelLeases, LeasedAccount } from "@quay/pool";
-import { Tx, type StellarNetwork } from "@quay/stellar";
+import { RpcUnavailableError, Tx, type StellarNetwork } from "@quay/stellar";
 import { bidCeiling, FeeOracle } from "./fees";
 import { isFinal, Records, type Attempt, type FinalOutcome, type Payment } from "./records";
 
@@ -50,6 +50,13 @@ type Confirmation =
   | { readonly kind: "failed"; readonly ledger: number; readonly feeCharged: bigint; readonly code: string }
   | { readonly kind: "expired" };
 
+/** Another run of the same payment has a live attempt (or finished it): this run must not send. */
+class AttemptRefused extends Error {
+  constructor() {
+    super("another attempt of this payment is live");
+  }
+}
+
 /** A send that must be built again from a fresh sequence number. */
 class Rebuild extends Error {
   constructor(readonly cause_: string) {
@@ -90,34 +97,38 @@ export class SettlementEngine {
   }
 
   async settle(paymentId: string): Promise<Payment> {
-    const payment = await Records.payment(this.deps.db, paymentId);
-    if (!payment) throw new Error(`payment ${paymentId} does not exist`);
-    if (isFinal(payment)) return payment;
-    const net = this.deps.networks.get(payment.network);
-    if (!net) {
-      await this.finish(payment, { status: "failed", reason: SettleReasons.unknownNetwork });
-      return (await Records.payment(this.deps.db, paymentId))!;
-    }
-
-    for (const attempt of await Records.openAttempts(this.deps.db, paymentId)) {
-      const outcome = await this.confirm(net, attempt);
-      if (outcome.kind !== "expired") {
-        await this.conclude(payment, attempt, outcome);
+    // Each turn re-reads Postgres: another run of this payment (a job retried while its first run
+    // still lives, a recovery job) may have moved it on, and then this run confirms its attempt.
+    for (;;) {
+      const payment = await Records.payment(this.deps.db, paymentId);
+      if (!payment) throw new Error(`payment ${paymentId} does not exist`);
+      if (isFinal(payment)) return payment;
+      const net = this.deps.networks.get(payment.network);
+      if (!net) {
+        await this.finish(payment, { status: "failed", reason: SettleReasons.unknownNetwork });
         return (await Records.payment(this.deps.db, paymentId))!;
       }
-      await Records.markAttempt(this.deps.db, attempt.id, "failed", "expired");
-    }
 
-    await Records.markSubmitting(this.deps.db, paymentId);
-    const leaseStarted = performance.now();
-    const lease = await this.deps.leases.acquire(payment.network);
-    this.stage(net, "lease_wait", leaseStarted);
-    try {
-      await this.submit(net, payment, lease);
-    } finally {
-      await this.deps.leases.release(lease);
+      const open = await Records.openAttempts(this.deps.db, paymentId);
+      for (const attempt of open) {
+        const outcome = await this.confirm(net, attempt, { resend: true });
+        if (outcome.kind !== "expired") await this.conclude(payment, attempt, outcome);
+        else await Records.markAttempt(this.deps.db, attempt.id, "failed", "expired");
+      }
+      if (open.length > 0) continue;
+
+      await Records.markSubmitting(this.deps.db, paymentId);
+      const leaseStarted = performance.now();
+      const lease = await this.deps.leases.acquire(payment.network);
+      this.stage(net, "lease_wait", leaseStarted);
+      try {
+        await this.submit(net, payment, lease);
+      } catch (error) {
+        if (!(error instanceof AttemptRefused)) throw error;
+      } finally {
+        await this.deps.leases.release(lease);
+      }
     }
-    return (await Records.payment(this.deps.db, paymentId))!;
   }
 
   private async submit(net: SettlementNetwork, payment: Payment, lease: LeasedAccount): Promise<void> {
@@ -144,8 +155,7 @@ export class SettlementEngine {
     lease: LeasedAccount,
   ): Promise<Transaction | undefined> {
     const { network } = net;
-    const onLedger = await network.call("getAccount", () => network.rpc.getAccount(lease.publicKey));
-    const sequence = onLedger.sequenceNumber();
+    const sequence = await this.sequenceOf(network, lease.publicKey);
     const maxTime = Math.floor(Date.now() / 1000) + this.txTimeoutSeconds;
     const draft = Tx.rebuild({ clientTx, source: new Account(lease.publicKey, sequence), passphrase: network.passphrase, maxTime });
 
@@ -171,6 +181,19 @@ export class SettlementEngine {
   }
 
   /**
+   * The account's sequence number on the ledger. Not `rpc.getAccount`: the SDK turns every failure
+   * of it, an unreachable RPC included, into "Account not found", which would hide an outage
+   * (retried with backoff) behind what looks like a broken pool.
+   */
+  private async sequenceOf(network: StellarNetwork, address: string): Promise<string> {
+    const key = xdr.LedgerKey.account(new xdr.LedgerKeyAccount({ accountId: Keypair.fromPublicKey(address).xdrPublicKey() }));
+    const answer = await network.call("getLedgerEntries", () => network.rpc.getLedgerEntries(key));
+    const entry = answer.entries[0];
+    if (!entry) throw new Error(`channel account ${address} does not exist on ${network.id}`);
+    return entry.val.account().seqNum().toString();
+  }
+
+  /**
    * Sends the inner tx in fee bumps until one is accepted and confirmed. Throws Rebuild when the
    * inner tx itself can no longer land (bad sequence, expired).
    */
@@ -188,6 +211,7 @@ export class SettlementEngine {
       if (Date.now() / 1000 > maxTime) throw new Rebuild("expired");
       const bump = Tx.feeBump(inner, net.fund, bid, network.passphrase);
       const attempt = await this.record(payment, lease, inner, bump, bid, maxTime);
+      if (!attempt) throw new AttemptRefused();
 
       const sendStarted = performance.now();
       const sent = await network.call("sendTransaction", () => network.rpc.sendTransaction(bump));
@@ -243,7 +267,7 @@ export class SettlementEngine {
     bump: FeeBumpTransaction,
     bid: bigint,
     maxTime: number,
-  ): Promise<Attempt> {
+  ): Promise<Attempt | undefined> {
     return Records.recordBuilt(this.deps.db, {
       paymentId: payment.id,
       channelAccount: lease.publicKey,
@@ -257,12 +281,15 @@ export class SettlementEngine {
   }
 
   /**
-   * Polls an attempt until it is in a ledger, or until its time bounds (plus a ledger's grace for
-   * the RPC to catch up) have passed: only then is it known never to land.
+   * Polls an attempt until it is in a ledger, or until the RPC has seen a ledger close after its
+   * time bounds without it: only then is it known never to land (the RPC's ledger clock, not this
+   * machine's, decides, so a lagging RPC or a paused network never makes a live transaction look
+   * dead). With `resend`, an attempt found in flight (a crashed run's) is sent again once: the same
+   * envelope, so it can land at most once, and one recorded but never sent lands without waiting.
    */
-  private async confirm(net: SettlementNetwork, attempt: Attempt): Promise<Confirmation> {
+  private async confirm(net: SettlementNetwork, attempt: Attempt, options: { resend?: boolean } = {}): Promise<Confirmation> {
     const { network } = net;
-    const graceSeconds = Math.ceil(await network.ledgerCloseSeconds()) + 1;
+    let resend = options.resend === true && attempt.status !== "succeeded";
     for (;;) {
       const got = await network.call("getTransaction", () => network.rpc.getTransaction(attempt.txHash));
       if (got.status === rpc.Api.GetTransactionStatus.SUCCESS) {
@@ -279,33 +306,51 @@ export class SettlementEngine {
           code: inner ?? result.switch().name,
         };
       }
-      if (Date.now() / 1000 > attempt.maxTime + graceSeconds) return { kind: "expired" };
+      if (got.latestLedgerCloseTime > attempt.maxTime) return { kind: "expired" };
+      if (resend) {
+        resend = false;
+        await this.resend(net, attempt);
+      }
       await sleep(this.pollMs);
     }
   }
 
-  private async conclude(payment: Payment, attempt: Attempt, outcome: Exclude<Confirmation, { kind: "expired" }>): Promise<void> {
-    await Records.markAttempt(
-      this.deps.db,
-      attempt.id,
-      outcome.kind === "success" ? "succeeded" : "failed",
-      outcome.kind === "failed" ? outcome.code : undefined,
-    );
-    await this.finish(payment, {
-      status: outcome.kind === "success" ? "succeeded" : "failed",
-      ...(outcome.kind === "failed" ? { reason: SettleReasons.transactionFailed } : {}),
-      txHash: attempt.txHash,
-      ledger: outcome.ledger,
-      feeChargedStroops: outcome.feeCharged,
-      channelAccount: attempt.channelAccount,
-    });
+  private async resend(net: SettlementNetwork, attempt: Attempt): Promise<void> {
+    const { network } = net;
+    try {
+      const envelope = TransactionBuilder.fromXDR(attempt.envelope, network.passphrase);
+      const sent = await network.call("sendTransaction", () => network.rpc.sendTransaction(envelope));
+      if (sent.status === "PENDING" || sent.status === "DUPLICATE") await Records.markAttempt(this.deps.db, attempt.id, "sent");
+      this.deps.metrics.submissionRetries.inc({ network: network.id, cause: "resumed" });
+    } catch (error) {
+      if (error instanceof RpcUnavailableError) throw error;
+      // Best effort: whatever the answer, polling to the time bounds decides the attempt's fate.
+      this.deps.logger.warn({ attemptId: attempt.id, err: error }, "resending a resumed attempt failed");
+    }
   }
 
-  private async finish(payment: Payment, outcome: FinalOutcome): Promise<void> {
-    const changed = await Records.finalize(this.deps.db, payment.id, outcome, this.deps.chargeKey);
+  private async conclude(payment: Payment, attempt: Attempt, outcome: Exclude<Confirmation, { kind: "expired" }>): Promise<void> {
+    const succeeded = outcome.kind === "success";
+    await this.finish(
+      payment,
+      {
+        status: succeeded ? "succeeded" : "failed",
+        ...(succeeded ? {} : { reason: SettleReasons.transactionFailed }),
+        txHash: attempt.txHash,
+        ledger: outcome.ledger,
+        feeChargedStroops: outcome.feeCharged,
+        channelAccount: attempt.channelAccount,
+      },
+      { id: attempt.id, status: succeeded ? "succeeded" : "failed", ...(outcome.kind === "failed" ? { reason: outcome.code } : {}) },
+    );
+  }
+
+  private async finish(payment: Payment, outcome: FinalOutcome, concluded?: Parameters<typeof Records.finalize>[4]): Promise<boolean> {
+    const changed = await Records.finalize(this.deps.db, payment.id, outcome, this.deps.chargeKey, concluded);
     if (changed && outcome.feeChargedStroops) {
       this.deps.metrics.feesSpent.inc({ network: payment.network, tenant: payment.apiKeyId ? "keyed" : "anonymous" }, Number(outcome.feeChargedStroops));
     }
+    return changed;
   }
 
   private oracle(network: StellarNetwork): FeeOracle {

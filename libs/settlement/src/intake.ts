@@ -56,6 +56,22 @@ export const Intake = {
     });
   },
 
+  /**
+   * After a worker restart: makes sure a job will run the payment now. A job a killed worker was
+   * running stays active, its lock held, until BullMQ notices the stall (the lock's 30 s and up to
+   * two stall checks later); so such a payment gets a job of its own at once. Two runs of one
+   * payment are safe: the engine sends at most one transaction per payment at a time.
+   */
+  async resume(queue: SettleQueue, paymentId: string): Promise<void> {
+    const existing = await queue.getJob(paymentId);
+    if (!existing || !(await existing.isActive())) return Intake.enqueue(queue, paymentId);
+    await queue.add("settle", { paymentId }, {
+      jobId: `${paymentId}-resumed-${Date.now()}`,
+      attempts: SETTLE_JOB_ATTEMPTS,
+      backoff: { type: "settle" },
+    });
+  },
+
   /** Ids of payments that are not final, for the worker's sweep after a restart. */
   async unfinished(db: Db): Promise<string[]> {
     const rows = await db.select({ id: payments.id }).from(payments).where(inArray(payments.status, ["queued", "submitting"]));

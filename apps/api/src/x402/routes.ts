@@ -47,8 +47,14 @@ export async function x402Routes(app: FastifyInstance, deps: X402RouteDeps): Pro
     ),
   }));
 
+  // A key is held to its networks only for networks Quay serves: any other (missing, unknown)
+  // gets verify's own reason in a 200, as x402 clients expect, not a 403 without one.
+  const assertServedNetwork = (request: { assertNetwork(network: string): void }, network: string) => {
+    if (deps.served.some((s) => s.config.id === network)) request.assertNetwork(network);
+  };
+
   app.post("/verify", { schema: { body: bodySchema }, config: { apiKey: app.apiKeyPolicies.x402 } }, async (request) => {
-    request.assertNetwork(claimedNetwork(request.body));
+    assertServedNetwork(request, claimedNetwork(request.body));
     const outcome = await X402.verify(await deps.contexts.current(), request.body);
     if (!outcome.isValid && outcome.error) request.log.warn({ err: outcome.error }, "verify failed unexpectedly");
     return X402.toVerifyResponse(outcome);
@@ -56,7 +62,7 @@ export async function x402Routes(app: FastifyInstance, deps: X402RouteDeps): Pro
 
   app.post("/settle", { schema: { body: bodySchema }, config: { apiKey: app.apiKeyPolicies.x402 } }, async (request): Promise<SettleResponseBody> => {
     const network = claimedNetwork(request.body);
-    request.assertNetwork(network);
+    assertServedNetwork(request, network);
     const answer = await settle(deps, request.body, network, request.apiKey?.id);
     deps.metrics.settleOutcomes.inc({
       network: deps.served.some((s) => s.config.id === network) ? network : "unknown",
