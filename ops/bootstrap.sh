@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes a machine ready to run Quay and its tests: the Debian packages Quay starts locally
-# (Postgres and Redis servers; promtool for the alert rules) and the npm dependencies. Quick and
+# (Postgres and Redis servers; Prometheus and promtool for the ops tests) and the npm dependencies. Quick and
 # quiet when nothing is missing. Both README commands and CI start with it.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -74,8 +74,8 @@ required=()
 command -v redis-server >/dev/null || required+=(redis-server)
 have_postgres_server || required+=(postgresql)
 optional=()
-# promtool checks the alert rules (a later issue); cheap enough (~25 MB) to install now
-command -v promtool >/dev/null || optional+=(prometheus)
+# The ops tests run a real Prometheus and promtool against the alert rules.
+{ command -v promtool >/dev/null && command -v prometheus >/dev/null; } || required+=(prometheus)
 
 if ((${#required[@]} + ${#optional[@]} == 0)); then
   echo "postgres server, redis-server and promtool already present"

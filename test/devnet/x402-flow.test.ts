@@ -3,43 +3,31 @@
  * rebuilds the payment as its own source and fee-bumps it; the official facilitator's verify judges
  * the payment against the devnet.
  *
- * The @x402/stellar client and facilitator ask a hard-coded Horizon (horizon-testnet.stellar.org)
- * for the ledger close time on every call. Tests must never leave loopback, so Horizon.Server's
- * ledgers() is patched in this file to fail at once for any non-loopback server; @x402/stellar then
- * falls back to its 5 s estimate (maxLedger = latest + 12).
- *
- * The @x402/stellar client also builds its AssembledTransaction without `allowHttp`, so it can
- * only reach an https RPC. The devnet speaks plain http on loopback, so this file wraps
- * contract.AssembledTransaction.build to add allowHttp: true (the facilitator already allows http
- * for stellar:testnet). Both patches are undone after the file.
+ * The @x402/stellar client and facilitator ask a hard-coded Horizon for the ledger close time on
+ * every call: blockNonLoopbackNetwork() refuses it at once, and @x402/stellar falls back to its 5 s
+ * estimate (maxLedger = latest + 12). Its client also refuses plain-http RPCs:
+ * allowClientHttpRpc() lets it use the devnet on loopback. Both are undone after the file.
  */
-import { Horizon, Keypair, Operation, Transaction, TransactionBuilder, contract, rpc, xdr } from "@stellar/stellar-sdk";
+import { Keypair, Operation, Transaction, TransactionBuilder, rpc, xdr } from "@stellar/stellar-sdk";
+import { allowClientHttpRpc, blockNonLoopbackNetwork } from "@quay/cli/demo";
 import { ExactStellarScheme as ExactStellarClient, createEd25519Signer } from "@x402/stellar";
 import { ExactStellarScheme as ExactStellarFacilitator } from "@x402/stellar/exact/facilitator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { USDC, fundedKeypair, startTestDevnet, submitAndWait, txResultCode, usdcBalance, xlmBalance } from "./helpers";
 import type { TestDevnet } from "./helpers";
 
-const originalLedgers = Horizon.Server.prototype.ledgers;
-const originalBuild = contract.AssembledTransaction.build;
+const undo: Array<() => void> = [];
 let t: TestDevnet;
 
 beforeAll(async () => {
-  contract.AssembledTransaction.build = function <T>(options: contract.AssembledTransactionOptions<T>) {
-    return originalBuild.call(contract.AssembledTransaction, { ...options, allowHttp: true }) as Promise<contract.AssembledTransaction<T>>;
-  };
-  Horizon.Server.prototype.ledgers = function (this: Horizon.Server) {
-    const host = this.serverURL.hostname();
-    if (host !== "127.0.0.1" && host !== "localhost") throw new Error(`test blocked a Horizon call to ${host}`);
-    return originalLedgers.call(this);
-  };
+  const block = blockNonLoopbackNetwork();
+  undo.push(() => block.restore(), allowClientHttpRpc());
   // 1 s ledgers: the client's 12-ledger auth window (60 s / 5 s estimate) spans 12 s of devnet time,
   // room enough on a loaded machine.
   t = await startTestDevnet({ ledgerCloseMs: 1000 });
 });
 afterAll(async () => {
-  Horizon.Server.prototype.ledgers = originalLedgers;
-  contract.AssembledTransaction.build = originalBuild;
+  undo.forEach((restore) => restore());
   await t?.close();
 });
 

@@ -45,11 +45,12 @@ describe("api", () => {
     expect(res.headers["x-request-id"]).toBeTruthy();
   });
 
-  it("GET /healthz answers 503 naming the part that is down", async () => {
+  it("GET /healthz stays 200 (the process is alive) and names the part that is down", async () => {
     const deadRedis = createRedis({ url: "redis://127.0.0.1:1" });
     const degraded = await buildApi({ logger: logs.logger, pool, redis: deadRedis });
     const res = await degraded.inject({ method: "GET", url: "/healthz" });
-    expect(res.statusCode).toBe(503);
+    expect(res.statusCode).toBe(200);
+    expect(res.json().status).toBe("degraded");
     expect(res.json().components.postgres.ok).toBe(true);
     expect(res.json().components.redis.ok).toBe(false);
     await degraded.close();

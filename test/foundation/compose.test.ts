@@ -247,6 +247,30 @@ describe("the monitoring files compose mounts", () => {
   });
 });
 
+describe("the dashboard and the alert rules compose provisions", () => {
+  const mounts = (name: string) => new Map((services[name]!.volumes as string[]).map((v) => [v.split(":")[0]!, v.split(":")[1]!]));
+
+  it("mounts the Quay dashboard where Grafana's dashboard provider reads it", () => {
+    const provider = z
+      .object({ apiVersion: z.literal(1), providers: z.array(z.object({ type: z.literal("file"), options: z.object({ path: z.string() }) })).min(1) })
+      .parse(parse(readFileSync(path.join(repoRoot, "ops/grafana/provisioning/dashboards/quay.yml"), "utf8")));
+    expect(mounts("grafana").get("./ops/grafana/dashboards")).toBe(provider.providers[0]!.options.path);
+    const dashboard = JSON.parse(readFileSync(path.join(repoRoot, "ops/grafana/dashboards/quay.json"), "utf8")) as { uid: string; panels: unknown[] };
+    expect(dashboard.uid).toBe("quay-overview");
+    expect(dashboard.panels.length).toBeGreaterThan(0);
+  });
+
+  it("gives Prometheus its config and the rule files it loads, relative to it", () => {
+    expect(mounts("prometheus").get("./ops/prometheus")).toBe("/etc/prometheus");
+    const config = z.object({ rule_files: z.array(z.string()).min(1) }).parse(parse(readFileSync(path.join(repoRoot, "ops/prometheus/prometheus.yml"), "utf8")));
+    for (const pattern of config.rule_files) {
+      expect(path.isAbsolute(pattern), pattern).toBe(false);
+      const dir = path.join(repoRoot, "ops/prometheus", path.dirname(pattern));
+      expect(readdirSync(dir).filter((f) => f.endsWith(".yml")).length, pattern).toBeGreaterThan(0);
+    }
+  });
+});
+
 describe("docker compose config", () => {
   const scratch = mkdtempSync(path.join(os.tmpdir(), "quay-compose-"));
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));

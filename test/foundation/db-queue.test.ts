@@ -37,6 +37,29 @@ describe("migrations on a real Postgres", () => {
   });
 });
 
+describe("payment attempts", () => {
+  it("allow only one attempt of a payment that could still land", async () => {
+    const pool = createPool({ url: await freshDatabaseUrl() });
+    await migrate(pool);
+    const { rows } = await pool.query<{ id: string }>(
+      `insert into payments (network, payer, auth_nonce, asset, pay_to, amount, client_transaction, signature_expiration_ledger)
+       values ('stellar:testnet', 'GPAYER', '7', 'CASSET', 'GPAYTO', 100, 'AAAA', 100) returning id`,
+    );
+    const attempt = (hash: string, status: string) =>
+      pool.query(
+        `insert into payment_attempts (payment_id, channel_account, sequence, tx_hash, inner_tx_hash, fee_bid_stroops, max_time, envelope, status)
+         values ($1, 'GCHAN', '1', $2, $2, 100, 0, 'AAAA', $3)`,
+        [rows[0]!.id, hash, status],
+      );
+    await attempt("a1", "built");
+    await expect(attempt("a2", "sent")).rejects.toMatchObject({ code: "23505" });
+    await attempt("a3", "rejected"); // finished ones don't count
+    await pool.query("update payment_attempts set status = 'failed' where tx_hash = 'a1'");
+    await attempt("a4", "built");
+    await pool.end();
+  });
+});
+
 describe("BullMQ on a real Redis", () => {
   it("round-trips a settle job from a queue to a worker", async () => {
     const prefix = redisPrefix();

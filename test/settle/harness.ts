@@ -18,6 +18,7 @@ import { PoolAdmin } from "@quay/pool";
 import { StellarNetwork } from "@quay/stellar";
 import { createWorkerServer, type WorkerServer } from "@quay/worker";
 import { fund, startTestDevnet, type TestDevnet } from "../devnet/helpers";
+import type { StartOptions } from "../../apps/devnet/src/index";
 import { freshDatabaseUrl, redisPrefix, redisUrl } from "../helpers/services";
 
 export const USDC_SAC = "CBIELTK6YBZJU5UP2WWQEUCYKLPU6AUNZ2BQ4WWFEIE3USCIHMXQDAMA";
@@ -36,6 +37,7 @@ export interface QuayHarness {
   readonly fund: Keypair;
   worker: WorkerServer | undefined;
   startWorker(): Promise<WorkerServer>;
+  stopWorker(): Promise<void>;
   /** Another api process's worth of server on the same database and Redis; stopped with the harness. */
   startApi(): Promise<{ api: ApiServer; url: string }>;
   /** A worker as a real child process (`node --import tsx apps/worker/src/main.ts`); killed with the harness. */
@@ -46,6 +48,8 @@ export interface QuayHarness {
 export interface HarnessOptions {
   readonly poolSize?: number;
   readonly ledgerCloseMs?: number;
+  /** More devnet settings (e.g. short TTLs). */
+  readonly devnet?: Omit<StartOptions, "ledgerCloseMs">;
   readonly withWorker?: boolean;
   readonly settleWaitSeconds?: number;
   readonly txTimeoutSeconds?: number;
@@ -56,7 +60,7 @@ export interface HarnessOptions {
 const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? "silent", name: "test" });
 
 export async function startQuay(options: HarnessOptions = {}): Promise<QuayHarness> {
-  const t = await startTestDevnet({ ledgerCloseMs: options.ledgerCloseMs ?? 250 });
+  const t = await startTestDevnet({ ...options.devnet, ledgerCloseMs: options.ledgerCloseMs ?? 250 });
   const fundAccount = Keypair.random();
   await fund(t.devnet, fundAccount.publicKey());
   const env: Record<string, string> = {
@@ -111,6 +115,10 @@ export async function startQuay(options: HarnessOptions = {}): Promise<QuayHarne
       const worker = await createWorkerServer(config, logger, { pollMs: 100 });
       harness.worker = worker;
       return worker;
+    },
+    async stopWorker() {
+      await harness.worker?.close();
+      harness.worker = undefined;
     },
     async startApi() {
       const other = await createApiServer(config, logger);

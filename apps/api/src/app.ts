@@ -8,7 +8,11 @@ import { errorsPlugin } from "./plugins/errors";
 import { authPlugin } from "./plugins/auth";
 import { rateLimitPlugin } from "./plugins/rate-limit";
 import { healthRoutes } from "./routes/health";
+import { httpMetricsPlugin } from "./plugins/http-metrics";
+import { metricsRoutes, type MetricsRouteDeps } from "./routes/metrics";
+import { readyRoutes, type ReadyRouteDeps } from "./routes/ready";
 import { x402Routes, type X402RouteDeps } from "./x402/routes";
+import { mppRoutes, type MppRouteDeps } from "./mpp/routes";
 
 export interface ApiDeps {
   readonly logger: Logger;
@@ -22,6 +26,12 @@ export interface ApiDeps {
   readonly rateLimit?: Partial<QuayConfig["rateLimit"]> & { readonly redisPrefix?: string };
   /** The x402 facilitator routes; absent in processes that serve only health. */
   readonly x402?: X402RouteDeps;
+  /** The MPP relayer routes (/mpp/...); absent in processes that serve only health. */
+  readonly mpp?: MppRouteDeps;
+  /** GET /metrics and the HTTP request metrics; absent, neither is served. */
+  readonly metrics?: MetricsRouteDeps;
+  /** GET /readyz; absent, it is not served. */
+  readonly ready?: ReadyRouteDeps;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -42,10 +52,14 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     reply.header("x-request-id", request.id);
   });
   await app.register(errorsPlugin);
+  if (deps.metrics) await app.register(httpMetricsPlugin, { metrics: deps.metrics.metrics });
   const access = Config.apiAccessDefaults();
   await app.register(authPlugin, { db: createDb(deps.pool), ...access.apiKeys, ...deps.apiKeys });
   await app.register(rateLimitPlugin, { redis: deps.redis, redisPrefix: "quay:ratelimit:", ...access.rateLimit, ...deps.rateLimit });
   await app.register(healthRoutes, deps);
+  if (deps.metrics) await app.register(metricsRoutes, deps.metrics);
+  if (deps.ready) await app.register(readyRoutes, deps.ready);
   if (deps.x402) await app.register(x402Routes, deps.x402);
+  if (deps.mpp) await app.register(mppRoutes, deps.mpp);
   return app;
 }

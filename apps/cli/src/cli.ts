@@ -27,6 +27,10 @@ const commands: Record<string, Command> = {
     summary: "tenants' API keys: create, list, revoke (quay keys --help)",
     run: async (args) => (await import("./commands/keys")).keysCommand(args),
   },
+  pool: {
+    summary: "channel accounts: create, status, top-up, drain, enable (quay pool --help)",
+    run: async (args) => (await import("./commands/pool")).poolCommand(args),
+  },
 };
 
 function usage(): string {

@@ -1,9 +1,10 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { Worker, type ConnectionOptions, type Processor } from "bullmq";
-import { report } from "@quay/health";
+import { liveness } from "@quay/health";
 import type { Logger } from "@quay/log";
 import type { DbPool } from "@quay/db";
 import type { QueueName, Redis } from "@quay/queue";
+import { recordQueueWait, registerOpsRoutes, type WorkerOpsDeps } from "./ops-routes";
 
 /** One queue this worker consumes and how. */
 export interface Consumer {
@@ -25,6 +26,8 @@ export interface WorkerDeps {
   readonly bullConnection: ConnectionOptions;
   readonly prefix?: string;
   readonly consumers: readonly Consumer[];
+  /** GET /metrics, GET /readyz and the queue-wait metric; absent, only /healthz is served. */
+  readonly ops?: WorkerOpsDeps;
 }
 
 export interface RunningWorker {
@@ -47,20 +50,17 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
       deps.logger.warn({ queue: consumer.queue, jobId: job?.id, err: error }, "job failed"),
     );
     worker.on("error", (error) => deps.logger.error({ queue: consumer.queue, err: error }, "worker error"));
+    if (deps.ops) recordQueueWait(worker, deps.ops.metrics);
     return worker;
   });
 
   const http = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) });
-  http.get("/healthz", async (_request, reply) => {
-    const result = await report({
-      postgres: () => deps.pool.query("select 1"),
-      redis: () => deps.redis.ping(),
-    });
-    const consumers = Object.fromEntries(workers.map((w) => [w.name, { running: w.isRunning() }]));
-    return reply
-      .status(result.ok ? 200 : 503)
-      .send({ status: result.ok ? "ok" : "unavailable", components: result.components, consumers });
-  });
+  http.get("/healthz", async () => ({
+    ...(await liveness({ postgres: () => deps.pool.query("select 1"), redis: () => deps.redis.ping() })),
+    consumers: Object.fromEntries(workers.map((w) => [w.name, { running: w.isRunning() }])),
+  }));
+
+  if (deps.ops) registerOpsRoutes(http, deps.ops);
 
   return {
     http,

@@ -9,6 +9,7 @@ import { JobSchemas, QueueNames } from "@quay/queue";
 import { Intake, SettlementEngine, settleBackoffMs, type SettleQueue, type SettlementNetwork } from "@quay/settlement";
 import { StellarNetwork } from "@quay/stellar";
 import type { Consumer } from "./app";
+import { mppConsumers } from "./mpp/consumers";
 
 export interface ConsumerContext {
   readonly config: QuayConfig;
@@ -55,5 +56,15 @@ export function consumers(context: ConsumerContext): Consumer[] {
         for (const id of await Intake.unfinished(context.db)) await Intake.resume(context.settleQueue, id);
       },
     },
+    ...mppConsumers({
+      config,
+      logger: context.logger,
+      db: context.db,
+      settleQueue: context.settleQueue,
+      leases,
+      networks: new Map([...networks].map(([id, n]) => [id, n.network])),
+      masterKey: config.masterKey,
+      metrics: context.metrics,
+    }),
   ];
 }

@@ -1,9 +1,10 @@
 import type { QuayConfig } from "@quay/config";
 import type { Logger } from "@quay/log";
 import { createDb, createPool } from "@quay/db";
-import { createMetrics, type Metrics } from "@quay/metrics";
+import { createMetrics, Readiness, SystemState, type Metrics } from "@quay/metrics";
 import { createRedis, openQueue, QueueNames } from "@quay/queue";
 import type { EngineOptions } from "@quay/settlement";
+import { StellarNetwork } from "@quay/stellar";
 import { startWorker, type RunningWorker } from "./app";
 import { consumers } from "./consumers";
 
@@ -21,6 +22,9 @@ export async function createWorkerServer(config: QuayConfig, logger: Logger, eng
   const redis = createRedis({ url: config.redis.url, connectionName: "quay-worker" });
   const bullConnection = createRedis({ url: config.redis.url, connectionName: "quay-worker-bull", forBullWorker: true });
   const settleQueue = openQueue(QueueNames.settle, { connection: redis, prefix: config.redis.prefix });
+  // The state gauges (pool, balances, queue depth, ledger lag, fee levels) are read at scrape time, here only.
+  const state = SystemState.forConfig(config, db, config.networks.map((n) => new StellarNetwork(n, metrics)), [settleQueue]);
+  metrics.observeState(state);
 
   const running = await startWorker({
     logger,
@@ -37,6 +41,11 @@ export async function createWorkerServer(config: QuayConfig, logger: Logger, eng
       engineOptions: { txTimeoutSeconds: config.settleTxTimeoutSeconds, ...engineOptions },
       leaseMs: config.poolLeaseSeconds * 1000,
     }),
+    ops: {
+      metrics,
+      ...(config.ops.metricsToken ? { metricsToken: config.ops.metricsToken } : {}),
+      readiness: () => Readiness.check({ state, postgres: pool, redis, maxLedgerAgeSeconds: config.ops.maxLedgerAgeSeconds }),
+    },
   });
 
   return {

@@ -56,6 +56,30 @@ const apiAccessSchema = z.object({
   RATE_LIMIT_PER_MINUTE_ANONYMOUS: perMinute.default(120),
 });
 
+/** Monitoring: /metrics access and the thresholds /readyz and the metrics report against. */
+const opsSchema = z.object({
+  METRICS_TOKEN: z.string().regex(/^[\x21-\x7e]{16,256}$/, "16 to 256 printable characters without spaces").optional(),
+  FUND_MIN_BALANCE_STROOPS: stroops.default(100_000_000n),
+  CHANNEL_MIN_BALANCE_STROOPS: stroops.default(20_000_000n),
+  READY_MAX_LEDGER_AGE_SECONDS: z.coerce.number().int().min(5).max(3600).default(30),
+});
+
+const hash32 = z.string().regex(/^[0-9a-f]{64}$/, "32-byte hashes in lowercase hex, comma-separated");
+const ledgers = z.coerce.number().int().min(1).max(6_312_000);
+
+/** The MPP relayer: which channel contracts it accepts, and how often its worker jobs run. */
+const mppSchema = z.object({
+  MPP_CHANNEL_WASM_HASHES: z
+    .string()
+    .transform((v) => v.split(",").map((h) => h.trim().toLowerCase()).filter(Boolean))
+    .pipe(z.array(hash32))
+    .default([]),
+  MPP_TTL_SWEEP_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  MPP_EVENTS_POLL_SECONDS: z.coerce.number().int().min(1).max(3_600).default(5),
+  MPP_TTL_THRESHOLD_LEDGERS: ledgers.default(17_280),
+  MPP_TTL_EXTEND_TO: ledgers.default(535_680),
+});
+
 const schema = z.object({
   NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
   LOG_LEVEL: logLevel.default("info"),
@@ -82,6 +106,8 @@ const schema = z.object({
     .refine((v) => Buffer.from(v, "base64").length === 32, "32 bytes encoded as base64 (openssl rand -base64 32)")
     .optional(),
   ...apiAccessSchema.shape,
+  ...opsSchema.shape,
+  ...mppSchema.shape,
 });
 
 type Env = z.infer<typeof schema>;
@@ -122,11 +148,33 @@ export interface QuayConfig {
     /** /supported refuses a request without a valid key. */
     readonly supportedRequireKey: boolean;
   };
+  readonly mpp: {
+    /** Wasm hashes (hex) of the one-way channel contract Quay accepts at registration. */
+    readonly channelWasmHashes: readonly string[];
+    /** How often the TTL sweep runs (restore, extend, idle and TTL closes). */
+    readonly ttlSweepSeconds: number;
+    /** How often the event watcher polls getEvents. */
+    readonly eventsPollSeconds: number;
+    /** Default for a channel without its own policy: act when an entry has fewer ledgers left than this. */
+    readonly ttlThresholdLedgers: number;
+    /** Default for a channel without its own policy: extend entries to live this many ledgers. */
+    readonly ttlExtendTo: number;
+  };
   readonly rateLimit: {
     /** Requests per minute for a key without its own limit. */
     readonly perMinute: number;
     /** Requests per minute per client IP for requests without a valid key. */
     readonly perMinuteAnonymous: number;
+  };
+  readonly ops: {
+    /** When set, /metrics answers only `Authorization: Bearer <token>`; separate from tenants' keys. */
+    readonly metricsToken?: string;
+    /** /readyz fails, and the FundBalanceLow alert fires, below this fund-account balance. */
+    readonly fundMinBalanceStroops: bigint;
+    /** The ChannelBalanceLow alert fires when an enabled channel account holds less than this. */
+    readonly channelMinBalanceStroops: bigint;
+    /** /readyz fails when the RPC's latest ledger closed longer ago than this. */
+    readonly maxLedgerAgeSeconds: number;
   };
 }
 
@@ -192,8 +240,21 @@ export const Config = {
       settleTxTimeoutSeconds: e.SETTLE_TX_TIMEOUT_SECONDS,
       poolLeaseSeconds: e.POOL_LEASE_SECONDS,
       networks,
+      mpp: {
+        channelWasmHashes: e.MPP_CHANNEL_WASM_HASHES,
+        ttlSweepSeconds: e.MPP_TTL_SWEEP_SECONDS,
+        eventsPollSeconds: e.MPP_EVENTS_POLL_SECONDS,
+        ttlThresholdLedgers: e.MPP_TTL_THRESHOLD_LEDGERS,
+        ttlExtendTo: e.MPP_TTL_EXTEND_TO,
+      },
       ...(e.QUAY_MASTER_KEY ? { masterKey: Buffer.from(e.QUAY_MASTER_KEY, "base64") } : {}),
       ...apiAccess(e),
+      ops: {
+        ...(e.METRICS_TOKEN ? { metricsToken: e.METRICS_TOKEN } : {}),
+        fundMinBalanceStroops: e.FUND_MIN_BALANCE_STROOPS,
+        channelMinBalanceStroops: e.CHANNEL_MIN_BALANCE_STROOPS,
+        maxLedgerAgeSeconds: e.READY_MAX_LEDGER_AGE_SECONDS,
+      },
     };
   },
 

@@ -140,5 +140,202 @@ export const paymentAttempts = pgTable(
     createdAt: createdAt(),
     finishedAt: timestamp("finished_at", { withTimezone: true }),
   },
-  (t) => [index("payment_attempts_payment").on(t.paymentId)],
+  (t) => [
+    index("payment_attempts_payment").on(t.paymentId),
+    // At most one transaction of a payment may be able to land at any time: the settle engine
+    // checks it under a row lock, and this index makes the database refuse a second live one too.
+    uniqueIndex("payment_attempts_one_live").on(t.paymentId).where(sql`${t.status} in ('built', 'sent')`),
+  ],
+);
+
+// ---------------------------------------------------------------------------------------------
+// MPP settlement relayer: sponsored charges, one-way payment channels, and the worker's jobs.
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * One MPP charge a tenant's server relayed. The challenge id is single-use per tenant (only the
+ * tenant's MPP server can mint it), the client's transaction hash single-use across all tenants;
+ * both unique keys are claimed in one insert before anything is submitted. Settlement itself is
+ * an ordinary `payments` row, run by the x402 settlement engine.
+ */
+export const mppCharges = pgTable(
+  "mpp_charges",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    apiKeyId: uuid("api_key_id").references(() => apiKeys.id),
+    network: text("network").notNull(),
+    challengeId: text("challenge_id").notNull(),
+    /** Hex hash of the client's transaction as received (not of what Quay submits). */
+    innerTxHash: text("inner_tx_hash").notNull(),
+    idempotencyKey: text("idempotency_key"),
+    externalId: text("external_id"),
+    /** Sponsored: the settlement of the rebuilt transaction. */
+    paymentId: uuid("payment_id").references(() => payments.id),
+    /** Unsponsored: the client's envelope, submitted unmodified; its hash is known before it is sent. */
+    submittedTxHash: text("submitted_tx_hash"),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("mpp_charges_challenge").on(t.tenantId, t.challengeId),
+    uniqueIndex("mpp_charges_inner_tx").on(t.innerTxHash),
+  ],
+);
+
+export const mppChannelState = pgEnum("mpp_channel_state", [
+  "open", // vouchers accepted
+  "closing", // Quay has a close under way: no more vouchers
+  "closed", // Quay's close landed (or the channel was found closed on chain)
+]);
+
+/**
+ * A one-way payment channel a tenant registered. Funder, recipient, token and waiting period are
+ * read from the ledger at registration. The highest voucher (cumulative amount and its signature)
+ * lives on this row and only ever moves up, in one conditional update.
+ */
+export const mppChannels = pgTable(
+  "mpp_channels",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    apiKeyId: uuid("api_key_id").references(() => apiKeys.id),
+    network: text("network").notNull(),
+    address: text("address").notNull(),
+    funder: text("funder").notNull(),
+    recipient: text("recipient").notNull(),
+    token: text("token").notNull(),
+    /** Hex of the 32-byte ed25519 key that signs commitments. */
+    commitmentKey: text("commitment_key").notNull(),
+    wasmHash: text("wasm_hash").notNull(),
+    refundWaitingPeriod: integer("refund_waiting_period").notNull(),
+    /** What the channel can pay out in all: balance + withdrawn, as last read from the ledger. */
+    capacity: amount("capacity").notNull(),
+    withdrawn: amount("withdrawn").notNull().default(sql`0`),
+    cumulative: amount("cumulative").notNull().default(sql`0`),
+    /** Hex signature over the commitment for `cumulative`; null until the first voucher. */
+    signature: text("signature"),
+    lastVoucherAt: timestamp("last_voucher_at", { withTimezone: true }),
+    state: mppChannelState("state").notNull().default("open"),
+    /** From a `close` event or the instance storage: the ledger from which the funder can refund. */
+    closeEffectiveAtLedger: integer("close_effective_at_ledger"),
+    /** AES-256-GCM (libs/vault) of the recipient's seed, context = channel address; never returned. */
+    recipientSecretEncrypted: text("recipient_secret_encrypted"),
+    idleCloseSeconds: integer("idle_close_seconds"),
+    ttlThresholdLedgers: integer("ttl_threshold_ledgers"),
+    ttlExtendTo: integer("ttl_extend_to"),
+    /** The lowest liveUntilLedgerSeq of the channel's entries at the last TTL check. */
+    liveUntilLedger: integer("live_until_ledger"),
+    ttlCheckedAt: timestamp("ttl_checked_at", { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex("mpp_channels_address").on(t.network, t.address),
+    index("mpp_channels_tenant").on(t.tenantId),
+    index("mpp_channels_state").on(t.state),
+    check("mpp_channels_amounts_non_negative", sql`${t.cumulative} >= 0 and ${t.withdrawn} >= 0`),
+  ],
+);
+
+/** Every voucher accepted, for audit; the channel row holds the highest. */
+export const mppVouchers = pgTable(
+  "mpp_vouchers",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    channelId: uuid("channel_id")
+      .notNull()
+      .references(() => mppChannels.id),
+    amount: amount("amount").notNull(),
+    signature: text("signature").notNull(),
+    challengeId: text("challenge_id"),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("mpp_vouchers_amount").on(t.channelId, t.amount), uniqueIndex("mpp_vouchers_challenge").on(t.channelId, t.challengeId)],
+);
+
+export const mppCloseStatus = pgEnum("mpp_close_status", [
+  "requested", // decided; the close transaction is not built yet
+  "submitting", // its payment row exists and the settlement engine runs it
+  "succeeded",
+  "failed",
+]);
+
+/**
+ * The close of one channel: at most one row per channel, so however often a trigger fires or a
+ * job runs, one close exists. The transaction is a `payments` row run by the settlement engine.
+ */
+export const mppCloses = pgTable(
+  "mpp_closes",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    channelId: uuid("channel_id")
+      .notNull()
+      .references(() => mppChannels.id),
+    /** request | idle | ttl | dispute */
+    trigger: text("trigger").notNull(),
+    status: mppCloseStatus("status").notNull().default("requested"),
+    amount: amount("amount"),
+    signature: text("signature"),
+    /** Base64 SorobanAuthorizationEntry for close(amount, sig) signed by the recipient, when Quay holds no key. */
+    recipientAuth: text("recipient_auth"),
+    paymentId: uuid("payment_id").references(() => payments.id),
+    txHash: text("tx_hash"),
+    ledger: integer("ledger"),
+    paid: amount("paid"),
+    refunded: amount("refunded"),
+    reason: text("reason"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    finishedAt: timestamp("finished_at", { withTimezone: true }),
+  },
+  (t) => [uniqueIndex("mpp_closes_channel").on(t.channelId), index("mpp_closes_status").on(t.status)],
+);
+
+/** Where the event watcher is in each network's getEvents stream. */
+export const mppEventCursors = pgTable("mpp_event_cursors", {
+  network: text("network").primaryKey(),
+  cursor: text("cursor"),
+  lastLedger: integer("last_ledger").notNull(),
+  updatedAt: updatedAt(),
+});
+
+/** Channel contract events seen by the watcher; the unique id makes a replayed page harmless. */
+export const mppChannelEvents = pgTable(
+  "mpp_channel_events",
+  {
+    id: text("id").primaryKey(),
+    channelId: uuid("channel_id")
+      .notNull()
+      .references(() => mppChannels.id),
+    ledger: integer("ledger").notNull(),
+    txHash: text("tx_hash").notNull(),
+    /** open | close | withdraw | refund */
+    kind: text("kind").notNull(),
+    amount: amount("amount"),
+    effectiveAtLedger: integer("effective_at_ledger"),
+    createdAt: createdAt(),
+  },
+  (t) => [index("mpp_channel_events_channel").on(t.channelId)],
+);
+
+/** Restores and TTL extensions Quay paid for. */
+export const mppTtlBumps = pgTable(
+  "mpp_ttl_bumps",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    channelId: uuid("channel_id")
+      .notNull()
+      .references(() => mppChannels.id),
+    /** restore | extend */
+    kind: text("kind").notNull(),
+    txHash: text("tx_hash").notNull(),
+    entries: integer("entries").notNull(),
+    liveUntilLedger: integer("live_until_ledger"),
+    createdAt: createdAt(),
+  },
+  (t) => [index("mpp_ttl_bumps_channel").on(t.channelId)],
 );

@@ -40,3 +40,18 @@ export async function report(checks: Record<string, () => Promise<unknown>>): Pr
   const components = Object.fromEntries(names.map((name, i) => [name, results[i]!]));
   return { ok: results.every((r) => r.ok), components };
 }
+
+export interface LivenessBody {
+  /** "ok", or "degraded" when a dependency is down: the process itself is alive either way. */
+  readonly status: "ok" | "degraded";
+  readonly components: Record<string, ComponentHealth>;
+}
+
+/**
+ * /healthz: the process answers, and says how its dependencies are. Always 200 — a liveness
+ * probe must not restart a process because Postgres is down; /readyz is the check that fails.
+ */
+export async function liveness(checks: Record<string, () => Promise<unknown>>): Promise<LivenessBody> {
+  const result = await report(checks);
+  return { status: result.ok ? "ok" : "degraded", components: result.components };
+}

@@ -53,7 +53,7 @@ export const PoolAdmin = {
           disabledAt: sql`now()`,
         })),
       );
-      const source = await deps.network.call("getAccount", () => deps.network.rpc.getAccount(deps.fund.publicKey()));
+      const source = await deps.network.account(deps.fund.publicKey());
       const builder = new TransactionBuilder(source, { fee: "1000", networkPassphrase: deps.network.passphrase }).setTimeout(60);
       for (const kp of batch) {
         builder.addOperation(Operation.createAccount({ destination: kp.publicKey(), startingBalance: xlm(startingBalance) }));
@@ -76,9 +76,7 @@ export const PoolAdmin = {
     const rows = await deps.db.select().from(channelAccounts).where(eq(channelAccounts.network, deps.network.id));
     return Promise.all(
       rows.map(async (row) => {
-        const onLedger = await deps.network
-          .call("getAccount", () => deps.network.rpc.getAccountEntry(row.publicKey))
-          .catch(() => undefined);
+        const onLedger = await deps.network.accountEntry(row.publicKey);
         return {
           publicKey: row.publicKey,
           balanceStroops: onLedger ? BigInt(onLedger.balance().toString()) : null,
@@ -98,7 +96,7 @@ export const PoolAdmin = {
     );
     for (let i = 0; i < accounts.length; i += OPS_PER_TX) {
       const batch = accounts.slice(i, i + OPS_PER_TX);
-      const source = await deps.network.call("getAccount", () => deps.network.rpc.getAccount(deps.fund.publicKey()));
+      const source = await deps.network.account(deps.fund.publicKey());
       const builder = new TransactionBuilder(source, { fee: "1000", networkPassphrase: deps.network.passphrase }).setTimeout(60);
       for (const a of batch) {
         builder.addOperation(

@@ -58,7 +58,7 @@ export class ChannelLeases {
       if (leased) return leased;
       if (Date.now() - started >= this.waitMs) throw new PoolExhaustedError(network, Date.now() - started);
       await new Promise((resolve) => setTimeout(resolve, pause));
-      pause = Math.min(pause * 2, 250);
+      pause = Math.min(pause * 2, 100); // a freed account should not sit idle past the next ledger
     }
   }
 

@@ -9,12 +9,21 @@ import { z } from "zod";
 export const QueueNames = {
   /** x402 and MPP charge settlements: build, submit and confirm one payment. */
   settle: "settle",
+  /** MPP: close one channel (job id = the channel id, so a channel has at most one close job). */
+  mppClose: "mpp-close",
+  /** MPP: repeatable sweep that restores and extends the TTL of open channels, and closes idle ones. */
+  mppTtl: "mpp-ttl",
+  /** MPP: repeatable poll of getEvents for channel contract events, from a cursor kept in Postgres. */
+  mppEvents: "mpp-events",
 } as const;
 
 export type QueueName = (typeof QueueNames)[keyof typeof QueueNames];
 
 export const JobSchemas = {
   settle: z.object({ paymentId: z.uuid() }),
+  "mpp-close": z.object({ channelId: z.uuid() }),
+  "mpp-ttl": z.object({ network: z.string().optional() }),
+  "mpp-events": z.object({ network: z.string().optional() }),
 } satisfies Record<QueueName, z.ZodType>;
 
 export type JobData<Q extends QueueName> = z.infer<(typeof JobSchemas)[Q]>;

@@ -1,4 +1,4 @@
-import { Account, Keypair, rpc, Transaction, TransactionBuilder, xdr, type FeeBumpTransaction } from "@stellar/stellar-sdk";
+import { Account, type Keypair, rpc, Transaction, TransactionBuilder, type FeeBumpTransaction } from "@stellar/stellar-sdk";
 import type { Db, DbTx } from "@quay/db";
 import type { Logger } from "@quay/log";
 import type { Metrics } from "@quay/metrics";
@@ -18,7 +18,7 @@ export interface EngineOptions {
   /** Lifetime of each transaction Quay builds: after it, the network refuses it, so "not found" is final. */
   readonly txTimeoutSeconds?: number;
   /** How often getTransaction is polled while waiting for a ledger. */
-  readonly pollMs?: number;
+  readonly pollMs?: number; // default: a tenth of the network's ledger close time, within 100..500 ms
   /** Added to simulation's resource fee, in percent. */
   readonly resourcePadPercent?: number;
   /** Rebuilds (bad sequence, expiry) before a payment is given up as failed. */
@@ -84,14 +84,14 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export class SettlementEngine {
   private readonly oracles = new Map<string, FeeOracle>();
   private readonly txTimeoutSeconds: number;
-  private readonly pollMs: number;
+  private readonly pollMs: number | undefined;
   private readonly padPercent: number;
   private readonly maxRebuilds: number;
 
   constructor(private readonly deps: EngineDeps) {
     const o = deps.options ?? {};
     this.txTimeoutSeconds = o.txTimeoutSeconds ?? 60;
-    this.pollMs = o.pollMs ?? 500;
+    this.pollMs = o.pollMs;
     this.padPercent = o.resourcePadPercent ?? 15;
     this.maxRebuilds = o.maxRebuilds ?? 5;
   }
@@ -155,7 +155,7 @@ export class SettlementEngine {
     lease: LeasedAccount,
   ): Promise<Transaction | undefined> {
     const { network } = net;
-    const sequence = await this.sequenceOf(network, lease.publicKey);
+    const sequence = (await network.account(lease.publicKey)).sequenceNumber();
     const maxTime = Math.floor(Date.now() / 1000) + this.txTimeoutSeconds;
     const draft = Tx.rebuild({ clientTx, source: new Account(lease.publicKey, sequence), passphrase: network.passphrase, maxTime });
 
@@ -180,18 +180,6 @@ export class SettlementEngine {
     return inner;
   }
 
-  /**
-   * The account's sequence number on the ledger. Not `rpc.getAccount`: the SDK turns every failure
-   * of it, an unreachable RPC included, into "Account not found", which would hide an outage
-   * (retried with backoff) behind what looks like a broken pool.
-   */
-  private async sequenceOf(network: StellarNetwork, address: string): Promise<string> {
-    const key = xdr.LedgerKey.account(new xdr.LedgerKeyAccount({ accountId: Keypair.fromPublicKey(address).xdrPublicKey() }));
-    const answer = await network.call("getLedgerEntries", () => network.rpc.getLedgerEntries(key));
-    const entry = answer.entries[0];
-    if (!entry) throw new Error(`channel account ${address} does not exist on ${network.id}`);
-    return entry.val.account().seqNum().toString();
-  }
 
   /**
    * Sends the inner tx in fee bumps until one is accepted and confirmed. Throws Rebuild when the
@@ -236,7 +224,7 @@ export class SettlementEngine {
         this.deps.metrics.submissionRetries.inc({ network: network.id, cause: "try_again_later" });
         // Replacing a pending transaction takes a 10x bid; below the cap, bid that, else wait a ledger.
         if (bid < ceiling) bid = min(bid * 10n, ceiling);
-        else await sleep(this.pollMs * 2);
+        else await sleep((await this.pollInterval(network)) * 2);
         continue;
       }
       if (code === "txInsufficientFee") {
@@ -311,8 +299,17 @@ export class SettlementEngine {
         resend = false;
         await this.resend(net, attempt);
       }
-      await sleep(this.pollMs);
+      await sleep(await this.pollInterval(network));
     }
+  }
+
+  /**
+   * How often to ask for an outcome. A channel account is free for its next payment only once its
+   * transaction is seen in a ledger, so on fast networks slow polling leaves ledgers unused.
+   */
+  private async pollInterval(network: StellarNetwork): Promise<number> {
+    if (this.pollMs !== undefined) return this.pollMs;
+    return Math.min(500, Math.max(100, Math.round((await network.ledgerCloseSeconds()) * 100)));
   }
 
   private async resend(net: SettlementNetwork, attempt: Attempt): Promise<void> {

@@ -1,4 +1,4 @@
-import { rpc } from "@stellar/stellar-sdk";
+import { Account, Keypair, rpc, xdr } from "@stellar/stellar-sdk";
 import type { NetworkConfig } from "@quay/config";
 import type { Metrics } from "@quay/metrics";
 
@@ -26,6 +26,16 @@ export class RpcUnavailableError extends Error {
 }
 
 /** The RPC answered, and its answer was an error (a JSON-RPC error object or a 4xx). Retrying the same call will not help. */
+export class AccountMissingError extends Error {
+  override readonly name = "AccountMissingError";
+  constructor(
+    readonly network: string,
+    readonly address: string,
+  ) {
+    super(`account ${address} does not exist on ${network}`);
+  }
+}
+
 export class RpcResponseError extends Error {
   override readonly name = "RpcResponseError";
   readonly retryable = false;
@@ -137,6 +147,24 @@ export class StellarNetwork {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * An account's ledger entry, or undefined when it does not exist. Not `rpc.getAccount`: the SDK
+   * turns every failure of that, an unreachable RPC included, into "Account not found", which would
+   * hide an outage (to retry) behind what looks like a missing account.
+   */
+  async accountEntry(address: string): Promise<xdr.AccountEntry | undefined> {
+    const key = xdr.LedgerKey.account(new xdr.LedgerKeyAccount({ accountId: Keypair.fromPublicKey(address).xdrPublicKey() }));
+    const answer = await this.call("getLedgerEntries", () => this.rpc.getLedgerEntries(key));
+    return answer.entries[0]?.val.account();
+  }
+
+  /** The account at its current sequence, ready to build a transaction from; throws when it does not exist. */
+  async account(address: string): Promise<Account> {
+    const entry = await this.accountEntry(address);
+    if (!entry) throw new AccountMissingError(this.id, address);
+    return new Account(address, entry.seqNum().toString());
   }
 
   /** The latest ledger sequence the RPC knows, reused for `latestLedgerTtlMs`; concurrent callers share one request. */

@@ -21,7 +21,7 @@ export interface RateLimitPluginOptions {
 }
 
 /** Routes that are never limited: monitoring must see the api even when a client is being throttled. */
-const UNLIMITED_PATHS: ReadonlySet<string> = new Set(["/healthz", "/metrics"]);
+const UNLIMITED_PATHS: ReadonlySet<string> = new Set(["/healthz", "/readyz", "/metrics"]);
 const WINDOW_MS = 60_000;
 
 /** A request refused for its rate; the errors plugin renders it as `{ error: "rate_limited", message }`. */

@@ -39,7 +39,7 @@ export function startEntry(name: string, entry: string, env: NodeJS.ProcessEnv, 
   };
 }
 
-/** Polls a health URL until it answers 200, or fails with what it last saw. */
+/** Polls a /healthz URL until it answers 200 with status "ok", or fails with what it last saw. */
 export async function waitHealthy(url: string, child: Child, timeoutMs = 30_000): Promise<unknown> {
   const deadline = Date.now() + timeoutMs;
   let last = "no answer";
@@ -48,7 +48,7 @@ export async function waitHealthy(url: string, child: Child, timeoutMs = 30_000)
     try {
       const res = await fetch(url);
       const body: unknown = await res.json();
-      if (res.ok) return body;
+      if (res.ok && (body as { status?: unknown }).status === "ok") return body;
       last = `${res.status} ${JSON.stringify(body)}`;
     } catch (error) {
       last = error instanceof Error ? error.message : String(error);

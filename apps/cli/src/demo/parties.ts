@@ -8,6 +8,7 @@ import { wrapFetchWithPayment, x402Client } from "@x402/fetch";
 import { contract } from "@stellar/stellar-sdk";
 import { createEd25519Signer, ExactStellarScheme as ClientScheme } from "@x402/stellar";
 import { ExactStellarScheme as ServerScheme } from "@x402/stellar/exact/server";
+import { LOOPBACK } from "./loopback";
 
 /**
  * The two other parties of an x402 payment, built from the official packages exactly as a seller
@@ -93,7 +94,6 @@ export function createBuyer(secret: string, network: "stellar:testnet" | "stella
   return { address: signer.address, fetch: wrapFetchWithPayment(globalThis.fetch, client) };
 }
 
-const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
 
 /**
  * @x402/stellar 2.9.0's client builds its AssembledTransaction without `allowHttp`, so it only talks

@@ -1,5 +1,6 @@
 import { Keypair } from "@stellar/stellar-sdk";
 import { decodePaymentResponseHeader } from "@x402/fetch";
+import { blockNonLoopbackNetwork } from "./loopback";
 import { allowClientHttpRpc, createBuyer } from "./parties";
 
 export interface PaidRequest {
@@ -19,12 +20,18 @@ export async function friendbot(friendbotUrl: string, address: string, usdc?: bi
 }
 
 /** One paid request to an x402 seller, from a new buyer the devnet's friendbot funds with USDC. */
-export async function payOnce(sellerUrl: string, devnet: { rpcUrl: string; friendbotUrl: string }): Promise<PaidRequest> {
+export async function payOnce(
+  sellerUrl: string,
+  devnet: { rpcUrl: string; friendbotUrl: string },
+  network: "stellar:testnet" | "stellar:pubnet" = "stellar:testnet",
+): Promise<PaidRequest> {
   const keys = Keypair.random();
   await friendbot(devnet.friendbotUrl, keys.publicKey(), 10_000_000n);
+  // The client asks a hard-coded Horizon for ledger times: refuse it at once, as nothing here leaves loopback.
+  const block = blockNonLoopbackNetwork();
   const undo = allowClientHttpRpc();
   try {
-    const buyer = createBuyer(keys.secret(), "stellar:testnet", devnet.rpcUrl);
+    const buyer = createBuyer(keys.secret(), network, devnet.rpcUrl);
     const res = await buyer.fetch(sellerUrl);
     const header = res.headers.get("PAYMENT-RESPONSE") ?? res.headers.get("X-PAYMENT-RESPONSE");
     const receipt = header ? decodePaymentResponseHeader(header) : undefined;
@@ -38,5 +45,6 @@ export async function payOnce(sellerUrl: string, devnet: { rpcUrl: string; frien
     return { status: res.status, body, buyer: keys.publicKey(), ...(receipt?.transaction ? { transaction: receipt.transaction } : {}) };
   } finally {
     undo();
+    block.restore();
   }
 }

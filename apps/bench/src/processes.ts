@@ -1,0 +1,145 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+export const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+
+/** A TypeScript entry point of this repo running as its own process (so its memory and CPU are its own). */
+export interface Entry {
+  readonly name: string;
+  readonly pid: number;
+  readonly process: ChildProcess;
+  /** The last few KiB it printed, for an error message. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export class EntryFailed extends Error {
+  override readonly name = "EntryFailed";
+}
+
+/** `node --import tsx <entry> <args>` with `env` added to a minimal environment; output kept, not echoed. */
+export function startEntry(name: string, entry: string, env: Record<string, string>, args: readonly string[] = []): Entry {
+  const child = spawn(process.execPath, ["--import", "tsx", entry, ...args], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-16_000);
+  };
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  return {
+    name,
+    pid: child.pid ?? -1,
+    process: child,
+    output: () => output,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Resolves with the first match of `pattern` in what the entry prints; fails if it exits or takes too long. */
+export async function waitForOutput(entry: Entry, pattern: RegExp, timeoutMs = 60_000): Promise<RegExpMatchArray> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const match = entry.output().match(pattern);
+    if (match) return match;
+    if (entry.process.exitCode !== null) throw new EntryFailed(`${entry.name} exited (${entry.process.exitCode}):\n${entry.output()}`);
+    if (Date.now() > deadline) throw new EntryFailed(`${entry.name} did not print ${pattern} within ${timeoutMs} ms:\n${entry.output()}`);
+    await sleep(50);
+  }
+}
+
+/** Polls `url` until it answers 200. */
+export async function waitHealthy(entry: Entry, url: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = "no answer";
+  for (;;) {
+    if (entry.process.exitCode !== null) throw new EntryFailed(`${entry.name} exited (${entry.process.exitCode}):\n${entry.output()}`);
+    try {
+      const res = await fetch(url);
+      if (res.ok) return;
+      last = `${res.status} ${await res.text()}`;
+    } catch (error) {
+      last = error instanceof Error ? error.message : String(error);
+    }
+    if (Date.now() > deadline) throw new EntryFailed(`${entry.name} not healthy at ${url}: ${last}\n${entry.output()}`);
+    await sleep(200);
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** What /proc says of a process now: resident memory and CPU used since it started. Linux only. */
+export const ProcStat = {
+  /** Clock ticks per second for /proc/<pid>/stat's utime and stime (USER_HZ; 100 on Linux). */
+  TICKS_PER_SECOND: 100,
+
+  rssBytes(pid: number): number | undefined {
+    try {
+      const match = readFileSync(`/proc/${pid}/status`, "utf8").match(/^VmRSS:\s+(\d+)\s+kB/m);
+      return match ? Number(match[1]) * 1024 : undefined;
+    } catch {
+      return undefined;
+    }
+  },
+
+  cpuSeconds(pid: number): number | undefined {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      // The command name (field 2) may hold spaces; the fields after its closing parenthesis do not.
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      const utime = Number(fields[11]);
+      const stime = Number(fields[12]);
+      return (utime + stime) / ProcStat.TICKS_PER_SECOND;
+    } catch {
+      return undefined;
+    }
+  },
+};
+
+/** Samples the RSS of some processes every `everyMs` until stopped; CPU is read at start and stop. */
+export class UsageSampler {
+  private readonly rss = new Map<string, number[]>();
+  private readonly cpuAtStart = new Map<string, number | undefined>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly pids: Readonly<Record<string, number>>) {}
+
+  start(everyMs = 500): void {
+    for (const [name, pid] of Object.entries(this.pids)) {
+      this.rss.set(name, []);
+      this.cpuAtStart.set(name, ProcStat.cpuSeconds(pid));
+    }
+    const sample = () => {
+      for (const [name, pid] of Object.entries(this.pids)) {
+        const bytes = ProcStat.rssBytes(pid);
+        if (bytes !== undefined) this.rss.get(name)!.push(bytes);
+      }
+    };
+    sample();
+    this.timer = setInterval(sample, everyMs);
+  }
+
+  stop(): Record<string, { rssBytes: number[]; cpuSeconds: number | null }> {
+    clearInterval(this.timer);
+    const out: Record<string, { rssBytes: number[]; cpuSeconds: number | null }> = {};
+    for (const [name, pid] of Object.entries(this.pids)) {
+      const before = this.cpuAtStart.get(name);
+      const after = ProcStat.cpuSeconds(pid);
+      out[name] = { rssBytes: this.rss.get(name) ?? [], cpuSeconds: before !== undefined && after !== undefined ? after - before : null };
+    }
+    return out;
+  }
+}

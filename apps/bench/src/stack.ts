@@ -1,0 +1,158 @@
+import { randomBytes } from "node:crypto";
+import { Keypair, rpc } from "@stellar/stellar-sdk";
+import { friendbot } from "@quay/cli/demo";
+import { Config } from "@quay/config";
+import { createDb, createPool, migrate, type DbPool } from "@quay/db";
+import { ApiKeys } from "@quay/keys";
+import { Databases, freePort, startPostgres, startRedis, type LocalPostgres, type LocalRedis } from "@quay/localservices";
+import { createMetrics } from "@quay/metrics";
+import { PoolAdmin } from "@quay/pool";
+import { StellarNetwork } from "@quay/stellar";
+import { Vault } from "@quay/vault";
+import { startEntry, waitForOutput, waitHealthy, type Entry } from "./processes";
+
+/** The fee ceiling both facilitators get: Quay's default STELLAR_TESTNET_MAX_FEE_STROOPS. */
+export const MAX_FEE_STROOPS = 1_000_000n;
+/** XLM each channel account starts with (stroops): fees for every payment of a configuration. */
+const CHANNEL_STARTING_BALANCE = 100_000_000n;
+
+/** Postgres and Redis from the machine's binaries, in temp dirs, for the whole run. */
+export interface Services {
+  readonly postgres: LocalPostgres;
+  readonly redis: LocalRedis;
+  stop(): Promise<void>;
+}
+
+export async function startServices(): Promise<Services> {
+  const postgres = await startPostgres({ maxConnections: 200 });
+  const redis = await startRedis().catch(async (error: unknown) => {
+    await postgres.stop();
+    throw error;
+  });
+  return {
+    postgres,
+    redis,
+    async stop() {
+      await redis.stop().catch(() => undefined);
+      await postgres.stop().catch(() => undefined);
+    },
+  };
+}
+
+export interface StackOptions {
+  readonly ledgerMs: number;
+  readonly poolSize: number;
+  /** Log level of the api, worker and devnet processes. */
+  readonly logLevel: string;
+}
+
+/**
+ * One configuration's world: a devnet process at the configuration's ledger time, a fresh
+ * database, a pool of N channel accounts and an API key; Quay's api and worker as their own
+ * processes; and the peer as its own process, given the same N accounts and fund account.
+ */
+export interface Stack {
+  readonly rpcUrl: string;
+  readonly friendbotUrl: string;
+  readonly rpc: rpc.Server;
+  readonly quayUrl: string;
+  readonly peerUrl: string;
+  readonly apiKey: string;
+  /** The bench's own connection to Quay's database, for payment_attempts and payments. */
+  readonly db: DbPool;
+  readonly pids: Readonly<Record<"api" | "worker" | "peer" | "devnet", number>>;
+  stop(): Promise<void>;
+}
+
+export async function startStack(services: Services, options: StackOptions): Promise<Stack> {
+  const entries: Entry[] = [];
+  let db: DbPool | undefined;
+  const stop = async () => {
+    for (const entry of entries.reverse()) await entry.stop();
+    await db?.end().catch(() => undefined);
+  };
+  try {
+    const devnet = startEntry("devnet", "apps/devnet/src/main.ts", { DEVNET_LOG_LEVEL: options.logLevel }, [
+      "--port",
+      "0",
+      "--ledger-close-ms",
+      String(options.ledgerMs),
+      // Above N, so the pool and not the ledger is the limit.
+      "--max-tx-per-ledger",
+      String(Math.max(100, options.poolSize * 4)),
+    ]);
+    entries.push(devnet);
+    const [, rpcUrl] = (await waitForOutput(devnet, /devnet listening on (http:\/\/\S+)/)) as unknown as [string, string];
+    const friendbotUrl = `${rpcUrl}/friendbot`;
+
+    const fund = Keypair.random();
+    await friendbot(friendbotUrl, fund.publicKey());
+    const [apiPort, workerPort, peerPort] = [await freePort(), await freePort(), await freePort()];
+    const env: Record<string, string> = {
+      DATABASE_URL: await Databases.create(services.postgres.url, "bench"),
+      REDIS_URL: services.redis.url,
+      REDIS_PREFIX: `bench-${randomBytes(4).toString("hex")}`,
+      LOG_LEVEL: options.logLevel,
+      API_PORT: String(apiPort),
+      WORKER_PORT: String(workerPort),
+      STELLAR_TESTNET_RPC_URL: rpcUrl,
+      STELLAR_TESTNET_FUND_SECRET: fund.secret(),
+      STELLAR_TESTNET_MAX_FEE_STROOPS: MAX_FEE_STROOPS.toString(),
+      QUAY_MASTER_KEY: randomBytes(32).toString("base64"),
+      // As `quay up` sets it: one settle job per channel account.
+      SETTLE_CONCURRENCY: String(options.poolSize),
+      // The benchmark is one tenant offering far more than the default 600 requests a minute.
+      RATE_LIMIT_PER_MINUTE: "1000000",
+      RATE_LIMIT_PER_MINUTE_ANONYMOUS: "1000000",
+    };
+    const config = Config.load(env);
+    db = createPool({ url: config.database.url, max: 4, applicationName: "quay-bench" });
+    await migrate(db);
+    const network = new StellarNetwork(config.networks[0]!, createMetrics({ defaultMetrics: false }));
+    await PoolAdmin.create({ db: createDb(db), network, fund, masterKey: config.masterKey! }, options.poolSize, CHANNEL_STARTING_BALANCE);
+    const { key } = await ApiKeys.create(createDb(db), { tenant: "bench", networks: ["stellar:testnet"] });
+    const channelSecrets = await openChannelSecrets(db, config.masterKey!);
+
+    const api = startEntry("api", "apps/api/src/main.ts", env);
+    entries.push(api);
+    const worker = startEntry("worker", "apps/worker/src/main.ts", env);
+    entries.push(worker);
+    const peer = startEntry("peer", "apps/bench/src/peer/main.ts", {
+      PEER_PORT: String(peerPort),
+      PEER_RPC_URL: rpcUrl,
+      PEER_SIGNER_SECRETS: channelSecrets.join(","),
+      PEER_FEE_BUMP_SECRET: fund.secret(),
+      PEER_MAX_FEE_STROOPS: MAX_FEE_STROOPS.toString(),
+    });
+    entries.push(peer);
+    const quayUrl = `http://127.0.0.1:${apiPort}`;
+    const peerUrl = `http://127.0.0.1:${peerPort}`;
+    await Promise.all([
+      waitHealthy(api, `${quayUrl}/healthz`),
+      waitHealthy(worker, `http://127.0.0.1:${workerPort}/healthz`),
+      waitHealthy(peer, `${peerUrl}/supported`),
+    ]);
+    return {
+      rpcUrl,
+      friendbotUrl,
+      rpc: new rpc.Server(rpcUrl, { allowHttp: true }),
+      quayUrl,
+      peerUrl,
+      apiKey: key,
+      db,
+      pids: { api: api.pid, worker: worker.pid, peer: peer.pid, devnet: devnet.pid },
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** The pool's signing keys, opened from the vault: the peer signs with the very accounts Quay leases. */
+async function openChannelSecrets(db: DbPool, masterKey: Buffer): Promise<string[]> {
+  const { rows } = await db.query<{ public_key: string; secret_encrypted: string }>(
+    "select public_key, secret_encrypted from channel_accounts where disabled_at is null order by public_key",
+  );
+  return rows.map((row) => Vault.open(masterKey, row.secret_encrypted, row.public_key));
+}

@@ -1,0 +1,1 @@
+CREATE UNIQUE INDEX "payment_attempts_one_live" ON "payment_attempts" USING btree ("payment_id") WHERE "payment_attempts"."status" in ('built', 'sent');

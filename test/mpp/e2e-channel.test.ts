@@ -1,0 +1,116 @@
+/**
+ * Channels end to end on the devnet through real HTTP: an mppx server using @quay/mpp's channel
+ * method in RELAY mode, an mppx client paying by voucher, and Quay holding the vouchers and
+ * closing: on request (the recipient receives exactly the sum of the prices, the funder the
+ * rest), and on its own when the funder starts a unilateral close and walks away.
+ */
+import { Operation } from "@stellar/stellar-sdk";
+import { Mppx as ClientMppx } from "mppx/client";
+import { Mppx as ExpressMppx } from "mppx/express";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { STELLAR_TESTNET, Stellar } from "@quay/mpp";
+import { usdcBalance } from "../devnet/helpers";
+import { listen, newApp, send, UNIT, type Listening, type OpenedChannel } from "./method-helpers";
+import { eventually, openChannelWaiting, startRelayer, type Relayer } from "./relayer-fixtures";
+
+const SECRET = "quay-relayer-e2e-channel-secret-0123456789";
+const PRICE = 100_000n; // "0.01"
+const DEPOSIT = 3n * UNIT;
+
+async function sellOver(quay: Relayer, o: OpenedChannel): Promise<Listening> {
+  const mppx = ExpressMppx.create({
+    secretKey: SECRET,
+    realm: "quay.test",
+    methods: [Stellar.server.channel({ channel: o.channel, network: STELLAR_TESTNET, relay: { relayerUrl: quay.apiUrl, apiKey: quay.apiKey } })],
+  });
+  const app = newApp();
+  app.get("/stream", mppx.channel({ amount: "0.01" }), (_req, res) => res.json({ chunk: "ok" }));
+  return listen(app);
+}
+
+async function register(quay: Relayer, o: OpenedChannel): Promise<void> {
+  const res = await quay.call("POST", "/mpp/channels", {
+    address: o.channel,
+    network: "stellar:testnet",
+    commitmentKey: o.commitmentKey.publicKey(),
+    recipientSecret: o.recipient.secret(),
+  });
+  expect(res.status).toBe(201);
+  expect(JSON.stringify(res.body)).not.toContain(o.recipient.secret());
+}
+
+describe("MPP channel end to end with Quay as relayer", () => {
+  let quay: Relayer;
+  beforeAll(async () => {
+    quay = await startRelayer({ ledgerCloseMs: 200 });
+  });
+  afterAll(async () => {
+    await quay?.stop();
+  });
+
+  it("100 paid requests over one channel, then Quay closes: the recipient gets exactly the sum of the prices, the funder the rest", async () => {
+    const o = await openChannelWaiting(quay.t, DEPOSIT, "e2e-100", 50);
+    await register(quay, o);
+    const http = await sellOver(quay, o);
+    try {
+      const client = ClientMppx.create({ polyfill: false, methods: [Stellar.client.channel({ commitmentKeypair: o.commitmentKey, channel: o.channel })] });
+      for (let i = 0; i < 100; i++) {
+        const res = await client.fetch(`${http.url}/stream`);
+        expect(res.status).toBe(200);
+        await res.json();
+      }
+    } finally {
+      await http.close();
+    }
+    const state = await quay.call("GET", `/mpp/channels/${o.channel}`);
+    expect(state.body).toMatchObject({ cumulative: (100n * PRICE).toString(), state: "open" });
+    expect((await quay.pool.query("select count(*)::int as n from mpp_vouchers")).rows[0].n).toBe(100);
+
+    const recipientBefore = await usdcBalance(quay.t.server, o.recipient.publicKey());
+    const funderBefore = await usdcBalance(quay.t.server, o.funder.publicKey());
+    expect((await quay.call("POST", `/mpp/channels/${o.channel}/close`, {})).status).toBe(202);
+    const done = await eventually(() => quay.call("GET", `/mpp/channels/${o.channel}`), (r) => r.body.state === "closed", 30_000, "close");
+    expect(done.body.close).toMatchObject({ status: "succeeded", trigger: "request", paid: (100n * PRICE).toString(), refunded: (DEPOSIT - 100n * PRICE).toString() });
+    expect(await usdcBalance(quay.t.server, o.recipient.publicKey())).toBe(recipientBefore + 100n * PRICE);
+    expect(await usdcBalance(quay.t.server, o.funder.publicKey())).toBe(funderBefore + DEPOSIT - 100n * PRICE);
+  });
+
+  it("the funder calls close_start and walks away: Quay closes with the highest voucher before the waiting period ends", async () => {
+    const o = await openChannelWaiting(quay.t, DEPOSIT, "e2e-dispute", 40);
+    await register(quay, o);
+    const http = await sellOver(quay, o);
+    try {
+      const client = ClientMppx.create({ polyfill: false, methods: [Stellar.client.channel({ commitmentKeypair: o.commitmentKey, channel: o.channel })] });
+      for (let i = 0; i < 7; i++) expect((await client.fetch(`${http.url}/stream`)).status).toBe(200);
+    } finally {
+      await http.close();
+    }
+    const recipientBefore = await usdcBalance(quay.t.server, o.recipient.publicKey());
+    const funderBefore = await usdcBalance(quay.t.server, o.funder.publicKey());
+
+    const started = await send(quay.t, o.funder, Operation.invokeContractFunction({ contract: o.channel, function: "close_start", args: [] }));
+    const effectiveAt = started.ledger + 40;
+
+    const done = await eventually(() => quay.call("GET", `/mpp/channels/${o.channel}`), (r) => r.body.state === "closed", 30_000, "dispute close");
+    expect(done.body.close).toMatchObject({ status: "succeeded", trigger: "dispute", paid: (7n * PRICE).toString(), refunded: (DEPOSIT - 7n * PRICE).toString() });
+    const { rows } = await quay.pool.query("select ledger from mpp_closes where tx_hash = $1", [done.body.txHash]);
+    expect(rows[0].ledger).toBeLessThan(effectiveAt);
+    expect(await usdcBalance(quay.t.server, o.recipient.publicKey())).toBe(recipientBefore + 7n * PRICE);
+    expect(await usdcBalance(quay.t.server, o.funder.publicKey())).toBe(funderBefore + DEPOSIT - 7n * PRICE);
+    // The watcher recorded the funder's close_start (effective ahead) and, later, Quay's own close and its payouts.
+    const events = await eventually(
+      async () =>
+        (
+          await quay.pool.query(
+            "select kind, effective_at_ledger as at from mpp_channel_events e join mpp_channels c on c.id = e.channel_id where c.address = $1 order by e.id",
+            [o.channel],
+          )
+        ).rows,
+      (rows) => rows.length >= 5,
+      10_000,
+      "events",
+    );
+    expect(events.map((r) => r.kind)).toEqual(["open", "close", "withdraw", "close", "refund"]);
+    expect(events[1]!.at).toBe(effectiveAt);
+  });
+});
