@@ -456,6 +456,12 @@ describe("auth entries", () => {
     expectInvalid(await verifyWithAuth([await payerEntry(LATEST_LEDGER + 33)]), InvalidReason.signatureExpirationTooFar, parties.payer.publicKey());
   });
 
+  it("on a network slower than 5 s a ledger, the bound still admits what a client assuming 5 s signs", async () => {
+    rpc.closeSecondsPerLedger = 6; // measured: 10 ledgers in 60 s; a 5 s client signs for 12
+    expect((await verifyWithAuth([await payerEntry(LATEST_LEDGER + 14)])).isValid).toBe(true);
+    expectInvalid(await verifyWithAuth([await payerEntry(LATEST_LEDGER + 15)]), InvalidReason.signatureExpirationTooFar, parties.payer.publicKey());
+  });
+
   it("sub-invocations are has_subinvocations", async () => {
     const nested = invocation(USDC_TESTNET, "transfer", args(), [invocation(OTHER_TOKEN, "transfer", args())]);
     const entry = await signedEntry(parties.payer, nested, LATEST_LEDGER + 10);

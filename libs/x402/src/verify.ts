@@ -1,6 +1,6 @@
 import type { Operation, Transaction, xdr } from "@stellar/stellar-sdk";
 import type { Metrics } from "@quay/metrics";
-import { RpcUnavailableError, type StellarNetwork } from "@quay/stellar";
+import { FALLBACK_LEDGER_CLOSE_SECONDS, RpcUnavailableError, type StellarNetwork } from "@quay/stellar";
 import { Auth } from "./auth";
 import { RequestBody } from "./body";
 import { InvalidReason } from "./reasons";
@@ -115,7 +115,11 @@ async function verify(context: VerifierContext, body: unknown): Promise<VerifyOu
       Simulation.requireFeeWithin(BigInt(transaction.fee), simulation, net.maxFeeStroops, payer);
       Simulation.requireOnlyTheTransfer(simulation.events, { asset: requirements.asset, from: call.from, to: call.to, amount });
 
-      const maxLedger = (await net.network.latestLedger()) + Math.ceil(requirements.maxTimeoutSeconds / (await ledgerSeconds));
+      // Clients without a ledger-time source (the @x402/stellar client, when Horizon is out of reach)
+      // assume 5 s ledgers; on a network slower than that, the measured time alone would refuse
+      // their honest expirations. The bound allows whichever of the two gives more ledgers.
+      const boundSeconds = Math.min(await ledgerSeconds, FALLBACK_LEDGER_CLOSE_SECONDS);
+      const maxLedger = (await net.network.latestLedger()) + Math.ceil(requirements.maxTimeoutSeconds / boundSeconds);
       const payerAuth = Auth.requirePayerOnly(authEntries, { payer, quayAddresses: net.quayAddresses, maxLedger });
 
       return {
