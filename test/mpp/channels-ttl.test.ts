@@ -10,8 +10,8 @@ import { createMetrics } from "@quay/metrics";
 import { Commitment } from "@quay/mpp";
 import { StellarNetwork } from "@quay/stellar";
 import { usdcBalance } from "../devnet/helpers";
-import { UNIT } from "./method-helpers";
-import { eventually, openChannelWaiting, startRelayer, type Relayer } from "./relayer-fixtures";
+import { UNIT, openChannel } from "./method-helpers";
+import { eventually, startRelayer, type Relayer } from "./relayer-fixtures";
 
 const TTL = 40; // ledgers a new persistent entry lives
 const PERIODS = 4;
@@ -38,8 +38,8 @@ describe("TTL sweep", () => {
   }
 
   it(`keeps a channel alive across ${PERIODS} TTL periods; without extension the same kind of channel is archived`, async () => {
-    const kept = await openChannelWaiting(quay.t, 2n * UNIT, "ttl-kept", 10);
-    const left = await openChannelWaiting(quay.t, 2n * UNIT, "ttl-left", 10);
+    const kept = await openChannel(quay.t, 2n * UNIT, "ttl-kept", 10);
+    const left = await openChannel(quay.t, 2n * UNIT, "ttl-left", 10);
     const registered = (o: typeof kept, extra: Record<string, unknown>) =>
       quay.call("POST", "/mpp/channels", { address: o.channel, network: "stellar:testnet", commitmentKey: o.commitmentKey.publicKey(), ...extra });
     expect((await registered(kept, { recipientSecret: kept.recipient.secret() })).status).toBe(201);
@@ -89,7 +89,7 @@ describe("TTL sweep", () => {
   });
 
   it("closes a channel whose TTL runs low while extension is off for it, with the highest voucher, before it is archived", async () => {
-    const o = await openChannelWaiting(quay.t, 2n * UNIT, "ttl-close", 10);
+    const o = await openChannel(quay.t, 2n * UNIT, "ttl-close", 10);
     const res = await quay.call("POST", "/mpp/channels", {
       address: o.channel,
       network: "stellar:testnet",

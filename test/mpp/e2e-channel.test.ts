@@ -10,8 +10,8 @@ import { Mppx as ExpressMppx } from "mppx/express";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { STELLAR_TESTNET, Stellar } from "@quay/mpp";
 import { usdcBalance } from "../devnet/helpers";
-import { listen, newApp, send, UNIT, type Listening, type OpenedChannel } from "./method-helpers";
-import { eventually, openChannelWaiting, startRelayer, type Relayer } from "./relayer-fixtures";
+import { listen, newApp, send, UNIT, type Listening, type OpenedChannel, openChannel } from "./method-helpers";
+import { eventually, startRelayer, type Relayer } from "./relayer-fixtures";
 
 const SECRET = "quay-relayer-e2e-channel-secret-0123456789";
 const PRICE = 100_000n; // "0.01"
@@ -49,7 +49,7 @@ describe("MPP channel end to end with Quay as relayer", () => {
   });
 
   it("100 paid requests over one channel, then Quay closes: the recipient gets exactly the sum of the prices, the funder the rest", async () => {
-    const o = await openChannelWaiting(quay.t, DEPOSIT, "e2e-100", 50);
+    const o = await openChannel(quay.t, DEPOSIT, "e2e-100", 50);
     await register(quay, o);
     const http = await sellOver(quay, o);
     try {
@@ -76,7 +76,7 @@ describe("MPP channel end to end with Quay as relayer", () => {
   });
 
   it("the funder calls close_start and walks away: Quay closes with the highest voucher before the waiting period ends", async () => {
-    const o = await openChannelWaiting(quay.t, DEPOSIT, "e2e-dispute", 40);
+    const o = await openChannel(quay.t, DEPOSIT, "e2e-dispute", 40);
     await register(quay, o);
     const http = await sellOver(quay, o);
     try {

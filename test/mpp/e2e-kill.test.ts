@@ -8,9 +8,9 @@ import { Account, Contract, Keypair, rpc, TransactionBuilder } from "@stellar/st
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Commitment } from "@quay/mpp";
 import { getFaults, setFaults, usdcBalance } from "../devnet/helpers";
-import { UNIT } from "./method-helpers";
+import { UNIT, openChannel } from "./method-helpers";
 import type { WorkerProcess } from "../settle/harness";
-import { eventually, openChannelWaiting, startRelayer, type Relayer } from "./relayer-fixtures";
+import { eventually, startRelayer, type Relayer } from "./relayer-fixtures";
 
 const running: WorkerProcess[] = [];
 async function startWorkerProcess(quay: Relayer): Promise<WorkerProcess> {
@@ -42,7 +42,7 @@ describe("killing the worker in the middle of a close", () => {
 
   it("one close lands, paying exactly the highest voucher; the funder gets the rest", async () => {
     const deposit = 3n * UNIT;
-    const o = await openChannelWaiting(quay.t, deposit, "kill-close", 50);
+    const o = await openChannel(quay.t, deposit, "kill-close", 50);
     await quay.call("POST", "/mpp/channels", { address: o.channel, network: "stellar:testnet", commitmentKey: o.commitmentKey.publicKey(), recipientSecret: o.recipient.secret() });
     for (const amount of [UNIT / 4n, UNIT / 2n, UNIT]) {
       const signature = Commitment.sign(o.commitmentKey, { channel: o.channel, amount, networkPassphrase: quay.t.passphrase });
@@ -91,7 +91,7 @@ describe("killing the worker in the middle of a TTL bump", () => {
     // so its first extension comes within a TTL; the restart is in-process, quick for the same reason.
     const first = await startWorkerProcess(quay);
     await eventually(async () => (await quay.pool.query("select count(*)::int as n from mpp_event_cursors")).rows[0].n, (n) => n > 0, 30_000, "worker up");
-    const o = await openChannelWaiting(quay.t, UNIT, "kill-ttl", 10);
+    const o = await openChannel(quay.t, UNIT, "kill-ttl", 10);
     await quay.call("POST", "/mpp/channels", { address: o.channel, network: "stellar:testnet", commitmentKey: o.commitmentKey.publicKey() });
     // Nothing but the sweep sends from here on; its extension is due once 10 of the 40 ledgers are gone.
     const swallowed = await swallowNextSend(quay);

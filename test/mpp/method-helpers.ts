@@ -29,7 +29,8 @@ export interface OpenedChannel {
   commitmentKey: Keypair;
 }
 
-export async function openChannel(t: TestDevnet, deposit: bigint, salt: string): Promise<OpenedChannel> {
+/** Deploys the channel contract with `deposit`; `waitingPeriod` is the funder's refund wait in ledgers. */
+export async function openChannel(t: TestDevnet, deposit: bigint, salt: string, waitingPeriod = 10): Promise<OpenedChannel> {
   const funder = await fundedKeypair(t.devnet, { usdc: 100n * UNIT });
   const recipient = await fundedKeypair(t.devnet, { usdc: 1n });
   const commitmentKey = Keypair.random();
@@ -47,7 +48,7 @@ export async function openChannel(t: TestDevnet, deposit: bigint, salt: string):
         xdr.ScVal.scvBytes(commitmentKey.rawPublicKey()),
         Address.fromString(recipient.publicKey()).toScVal(),
         nativeToScVal(deposit, { type: "i128" }),
-        xdr.ScVal.scvU32(10),
+        xdr.ScVal.scvU32(waitingPeriod),
       ],
     }),
   );

@@ -4,12 +4,9 @@
  * tenants' API keys, and the api and worker wired exactly as their processes wire them, with the
  * devnet's channel Wasm hash on the allow-list. `env` starts the same Quay as real processes.
  */
-import { Address, hash, Keypair, nativeToScVal, Operation, xdr } from "@stellar/stellar-sdk";
 import { ApiKeys } from "@quay/keys";
-import { CHANNEL_WASM, CHANNEL_WASM_HASH } from "../../apps/devnet/src/soroban";
-import { fundedKeypair, USDC, type TestDevnet } from "../devnet/helpers";
+import { CHANNEL_WASM_HASH } from "../../apps/devnet/src/soroban";
 import { startQuay, type QuayHarness } from "../settle/harness";
-import { send, UNIT, type OpenedChannel } from "./method-helpers";
 
 export interface Relayer extends QuayHarness {
   /** Another tenant's key (tenant "seller" holds `apiKey`). */
@@ -68,33 +65,4 @@ export async function eventually<T>(read: () => Promise<T>, done: (value: T) => 
     if (Date.now() > deadline) throw new Error(`${what} not reached within ${timeoutMs} ms: ${JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v))}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-}
-
-/**
- * A channel deployed like method-helpers' openChannel, with a chosen refund waiting period (the
- * dispute tests need a window measured in ledgers that a close can land in).
- */
-export async function openChannelWaiting(t: TestDevnet, deposit: bigint, salt: string, waitingPeriod: number): Promise<OpenedChannel> {
-  const funder = await fundedKeypair(t.devnet, { usdc: 100n * UNIT });
-  const recipient = await fundedKeypair(t.devnet, { usdc: 1n });
-  const commitmentKey = Keypair.random();
-  await send(t, funder, Operation.uploadContractWasm({ wasm: CHANNEL_WASM }));
-  const outcome = await send(
-    t,
-    funder,
-    Operation.createCustomContract({
-      address: Address.fromString(funder.publicKey()),
-      wasmHash: CHANNEL_WASM_HASH,
-      salt: hash(Buffer.from(`relayer-channel-${salt}`)),
-      constructorArgs: [
-        Address.fromString(USDC.contractId(t.passphrase)).toScVal(),
-        Address.fromString(funder.publicKey()).toScVal(),
-        xdr.ScVal.scvBytes(commitmentKey.rawPublicKey()),
-        Address.fromString(recipient.publicKey()).toScVal(),
-        nativeToScVal(deposit, { type: "i128" }),
-        xdr.ScVal.scvU32(waitingPeriod),
-      ],
-    }),
-  );
-  return { channel: Address.fromScVal(outcome.returnValue!).toString(), funder, recipient, commitmentKey };
 }
