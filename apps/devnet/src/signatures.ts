@@ -1,4 +1,5 @@
-import { Keypair, StrKey, xdr } from "@stellar/stellar-sdk";
+import { StrKey, xdr } from "@stellar/stellar-sdk";
+import { verifyEd25519 } from "./ed25519";
 
 /**
  * Checks which accounts signed a transaction hash, tracking which signatures were used so that
@@ -32,8 +33,8 @@ export class SignatureChecker {
   }
 
   private signedBy(accountId: string): boolean {
-    const keypair = Keypair.fromPublicKey(accountId);
-    const hint = keypair.signatureHint();
+    const publicKey = StrKey.decodeEd25519PublicKey(accountId);
+    const hint = publicKey.subarray(28);
     let found = false;
     this.signatures.forEach((sig, i) => {
       if (!sig.hint().equals(hint)) return;
@@ -41,7 +42,7 @@ export class SignatureChecker {
         found = true;
         return;
       }
-      if (keypair.verify(this.hash, sig.signature())) {
+      if (verifyEd25519(publicKey, this.hash, sig.signature())) {
         this.used[i] = true;
         found = true;
       }

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { Address, hash, Keypair, StrKey, xdr } from "@stellar/stellar-sdk";
+import { Address, hash, StrKey, xdr } from "@stellar/stellar-sdk";
+import { verifyEd25519 } from "../ed25519";
 import { HostError } from "./errors";
 import type { HostMode, LedgerInfo } from "./host";
 import { Keys } from "./keys";
@@ -135,7 +136,7 @@ export class AuthManager {
         throw HostError.host("Auth", "InvalidInput", "signatures must be sorted by public key without duplicates");
       }
       previous = publicKey;
-      if (!Keypair.fromPublicKey(StrKey.encodeEd25519PublicKey(publicKey)).verify(payload, sig)) {
+      if (!verifyEd25519(publicKey, payload, sig)) {
         throw HostError.host("Crypto", "InvalidInput", "failed ED25519 verification");
       }
       const signerWeight = signerWeightOf(account, publicKey);

@@ -1,4 +1,5 @@
-import { hash, Keypair, StrKey, xdr } from "@stellar/stellar-sdk";
+import { hash, xdr } from "@stellar/stellar-sdk";
+import { verifyEd25519 } from "../../ed25519";
 import { HostError } from "../errors";
 import type { ContractEnv, NativeContract } from "../runtime";
 import { ScVals } from "../scval";
@@ -186,7 +187,7 @@ function closeAndRefund(env: ContractEnv): void {
 function verifyCommitment(env: ContractEnv, amount: bigint, sig: Buffer): void {
   const key = ScVals.toBytes(required(env, DataKey.CommitmentKey), "commitment_key", 32);
   const payload = commitmentBytes(env.ledger.networkId, env.self, amount);
-  if (!Keypair.fromPublicKey(StrKey.encodeEd25519PublicKey(key)).verify(payload, sig)) {
+  if (!verifyEd25519(key, payload, sig)) {
     throw HostError.host("Crypto", "InvalidInput", "failed ED25519 verification");
   }
 }
