@@ -48,6 +48,12 @@ describe("API key and rate-limit configuration", () => {
     expect((error as ConfigError).message).toContain(expected);
   });
 
+  it("sizes a worker's database pool to its settle jobs unless DATABASE_POOL_MAX says otherwise", () => {
+    expect(Config.load({ ...base, SETTLE_CONCURRENCY: "50" }).database).toMatchObject({ poolMax: 10, workerPoolMax: 60 });
+    expect(Config.load({ ...base, SETTLE_CONCURRENCY: "50", DATABASE_POOL_MAX: "" }).database).toMatchObject({ poolMax: 10, workerPoolMax: 60 });
+    expect(Config.load({ ...base, SETTLE_CONCURRENCY: "50", DATABASE_POOL_MAX: "25" }).database).toMatchObject({ poolMax: 25, workerPoolMax: 25 });
+  });
+
   it("reads only the database for `quay keys`, naming a bad DATABASE_URL without its value", () => {
     expect(Config.database({ DATABASE_URL: base.DATABASE_URL })).toEqual({ url: base.DATABASE_URL, poolMax: 10 });
     expect(() => Config.database({ DATABASE_URL: "mysql://root:hunter2@db/x" })).toThrow(/^invalid configuration: DATABASE_URL must be a URL starting with postgres:\/\//);

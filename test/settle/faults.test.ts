@@ -125,7 +125,7 @@ describe("settlement recovers from RPC and network faults", () => {
 
   it("RPC down: the job is retried with backoff and the payment lands once the RPC is back", async () => {
     const unavailable = () =>
-      metricValue(quay.worker!.metrics, "quay_rpc_call_duration_seconds", { network: "stellar:testnet", method: "getLedgerEntries", outcome: "unavailable" });
+      metricValue(quay.worker!.metrics, "quay_rpc_call_duration_seconds", { network: "stellar:testnet", method: "sendTransaction", outcome: "unavailable" });
     const before = await unavailable();
     const { payer, body } = await newPayment(quay, payTo);
     // Verify (in the api) still works; every call only the worker makes is cut off.

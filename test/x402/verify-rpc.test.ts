@@ -57,6 +57,27 @@ describe("latestLedger", () => {
   });
 });
 
+describe("ledgerAfter", () => {
+  it("waits for a newer ledger, and many waiters share each poll", async () => {
+    const network = testNetwork(rpc.url, testMetrics());
+    const waits = Array.from({ length: 30 }, () => network.ledgerAfter(1_000, 50));
+    await new Promise((resolve) => setTimeout(resolve, 240));
+    const polls = rpc.calls.length;
+    // Thirty waiters for ~5 polling periods: a handful of requests, not thirty per period.
+    expect(polls).toBeGreaterThanOrEqual(2);
+    expect(polls).toBeLessThanOrEqual(7);
+    rpc.latestLedger = 1_001;
+    expect(new Set(await Promise.all(waits))).toEqual(new Set([1_001]));
+    expect(rpc.calls.every((method) => method === "getLatestLedger")).toBe(true);
+  });
+
+  it("answers at once when the RPC is already past the ledger", async () => {
+    const network = testNetwork(rpc.url, testMetrics());
+    expect(await network.ledgerAfter(999, 10_000)).toBe(1_000);
+    expect(rpc.calls).toEqual(["getLatestLedger"]);
+  });
+});
+
 describe("ledgerCloseSeconds", () => {
   it("is measured from the RPC's ledger close times, and cached", async () => {
     const time = clock();

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
@@ -20,7 +21,9 @@ export class EntryFailed extends Error {
 
 /** `node --import tsx <entry> <args>` with `env` added to a minimal environment; output kept, not echoed. */
 export function startEntry(name: string, entry: string, env: Record<string, string>, args: readonly string[] = []): Entry {
-  const child = spawn(process.execPath, ["--import", "tsx", entry, ...args], {
+  // BENCH_CPU_PROF_DIR: each process writes a V8 CPU profile there when it exits (diagnosis only).
+  const profile = process.env.BENCH_CPU_PROF_DIR ? ["--cpu-prof", `--cpu-prof-dir=${path.join(process.env.BENCH_CPU_PROF_DIR, name)}`] : [];
+  const child = spawn(process.execPath, [...profile, "--import", "tsx", entry, ...args], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
     stdio: ["ignore", "pipe", "pipe"],

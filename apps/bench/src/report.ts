@@ -57,6 +57,31 @@ export function renderMarkdown(result: BenchResult): string {
       lines.push(`| ${c.ledgerMs / 1000} s | ${c.poolSize} | ${l.offeredPerSecond} (${pct(l.offeredFraction)}) | ${ms(q.waitMs.p50)} / ${ms(q.waitMs.p99)} | ${ms(q.attemptMs.p50)} / ${ms(q.attemptMs.p99)} | ${ms(q.channelIdleMs.p50)} / ${ms(q.channelIdleMs.p99)} |`);
     }
   }
+  lines.push("", "Quay's own metrics over each level (api and worker /metrics): mean ms per settlement stage, and Stellar RPC calls per payment by process and method.", "");
+  lines.push("| ledger | N | offered (of limit) | stage means ms | RPC calls per payment |", "|---|---|---|---|---|");
+  for (const c of result.configurations) {
+    for (const l of c.levels) {
+      const metrics = l.quayRecords?.metrics;
+      if (!metrics) continue;
+      const entries = Object.entries(metrics).sort(([a], [b]) => a.localeCompare(b));
+      const stages = entries.filter(([k]) => k.startsWith("stage:")).map(([k, v]) => `${k.slice(6)} ${ms(v.meanMs)}`).join(", ");
+      const calls = entries
+        .filter(([k]) => k.startsWith("rpc:"))
+        .map(([k, v]) => `${k.slice(4)} ${(v.count / Math.max(1, l.sent)).toFixed(2)}`)
+        .join(", ");
+      lines.push(`| ${c.ledgerMs / 1000} s | ${c.poolSize} | ${pct(l.offeredFraction)} | ${stages || "–"} | ${calls || "–"} |`);
+    }
+  }
+  lines.push("", "## Ledger fill", "");
+  lines.push(
+    `Settled payments per ledger, from the first ledger holding one to the last; a full ledger holds N. The settled/s on the ledger counts the ledgers between the brackets: the first held what arrived before it began, the last what was left when the backlog ran out.`,
+    "",
+    "| ledger | N | facilitator | offered (of limit) | payments per ledger |",
+    "|---|---|---|---|---|",
+  );
+  for (const c of result.configurations) {
+    for (const l of c.levels) lines.push(`| ${c.ledgerMs / 1000} s | ${c.poolSize} | ${l.facilitator} | ${pct(l.offeredFraction)} | ${fill(l.ledgerFill)} |`);
+  }
   lines.push("", "## Failure rates at each level (share of /settle calls not answered success)", "");
   lines.push("| ledger | N | offered (of limit) | Quay | peer |", "|---|---|---|---|---|");
   for (const c of result.configurations) {
@@ -96,6 +121,13 @@ function dist(d: Readonly<Record<string, number>>): string {
   return Object.entries(d)
     .map(([k, v]) => `${k}×${v}`)
     .join(", ") || "–";
+}
+
+/** [3, 10, 10, 2] as "3 [10 10] 2", the steady window in brackets. */
+function fill(counts: readonly number[]): string {
+  if (counts.length === 0) return "–";
+  if (counts.length < 3) return counts.join(" ");
+  return `${counts[0]} [${counts.slice(1, -1).join(" ")}] ${counts[counts.length - 1]}`;
 }
 
 function pct(v: number | null): string {

@@ -26,15 +26,18 @@ export interface LevelResult {
   readonly settledPerSecond: number;
   readonly settledFractionOfLimit: number;
   /**
-   * The ledger's view: settled payments' transfers per ledger, from the second ledger holding one
-   * to the last (the first is left out: its payments arrived before it began), per nominal second.
-   * Covers the drain after the load stops, so an overloaded facilitator shows its capacity.
-   * Null when they all landed in one ledger.
+   * The ledger's view: settled payments' transfers per ledger over the steady window, per nominal
+   * second. The window is the ledgers strictly between the first and the last holding one (the
+   * first held what arrived before it began, the last the backlog's remainder); it covers the
+   * drain after the load stops, so an overloaded facilitator shows its capacity. Null when they
+   * all landed in one ledger.
    */
   readonly chainSettledPerSecond: number | null;
   readonly chainSettledFractionOfLimit: number | null;
   /** Mean seconds between the ledgers above by their close times (whole seconds; a busy devnet closes late). */
   readonly observedLedgerSeconds: number | null;
+  /** Settled payments landed in each ledger, from the first holding one to the last (N per ledger is full). */
+  readonly ledgerFill: readonly number[];
   /** From the /settle call to its answer, every answered request. */
   readonly latencyMs: Percentiles;
   readonly successLatencyMs: Percentiles;
@@ -63,6 +66,11 @@ export interface LevelResult {
     readonly attemptMs: Percentiles;
     /** A channel account's previous attempt concluded → its next built: the account unused. */
     readonly channelIdleMs: Percentiles;
+    /**
+     * From the api's and worker's /metrics over the level: `stage:<stage>` (the worker's settlement
+     * stages) and `rpc:<process>/<method>` (Stellar RPC calls), each with its count and mean.
+     */
+    readonly metrics: Readonly<Record<string, { readonly count: number; readonly meanMs: number }>>;
   };
   readonly processes: Readonly<Record<string, ProcessUsage>>;
 }

@@ -4,6 +4,7 @@ import { quayDrained, quayRecords, quayTimings, transfersTo } from "./audit";
 import { runOpenLoop } from "./load";
 import { MAX_TIMEOUT_SECONDS, PayerCorpus } from "./payloads";
 import { sleep, UsageSampler } from "./processes";
+import { difference, scrape } from "./scrape";
 import type { Profile } from "./profiles";
 import type { BenchResult, ConfigurationResult, FacilitatorName, LevelResult, Machine, VerifyCost } from "./results";
 import { startServices, startStack, type Services, type Stack } from "./stack";
@@ -147,6 +148,7 @@ async function runLevel(
   const startLedger = (await stack.rpc.getLatestLedger()).sequence;
   const pids: Record<string, number> =
     facilitator === "quay" ? { api: stack.pids.api, worker: stack.pids.worker, devnet: stack.pids.devnet } : { peer: stack.pids.peer, devnet: stack.pids.devnet };
+  const metricsBefore = facilitator === "quay" ? await scrape(stack.quayMetricsUrls) : undefined;
   const sampler = new UsageSampler(pids);
   sampler.start();
   const run = await runOpenLoop({
@@ -165,6 +167,7 @@ async function runLevel(
   const landings = await transfersTo(stack.rpc, payTo, startLedger);
   const quay = facilitator === "quay" ? await quayRecords(stack.db, payTo) : undefined;
   const timings = facilitator === "quay" ? await quayTimings(stack.db, payTo) : undefined;
+  const quayMetrics = metricsBefore ? difference(metricsBefore, await scrape(stack.quayMetricsUrls)) : undefined;
 
   const level = summarizeLevel({
     facilitator,
@@ -178,6 +181,7 @@ async function runLevel(
     landings,
     ...(quay ? { quay } : {}),
     ...(timings ? { quayTimings: timings } : {}),
+    ...(quayMetrics ? { quayMetrics } : {}),
     usage,
   });
   if (run.maxScheduleLagMs > 250) options.notes.push(`${options.tag} ${facilitator} @ ${fraction}: the load generator fell ${Math.round(run.maxScheduleLagMs)} ms behind schedule`);

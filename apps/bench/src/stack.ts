@@ -58,6 +58,8 @@ export interface Stack {
   readonly quayUrl: string;
   readonly peerUrl: string;
   readonly apiKey: string;
+  /** Quay's /metrics endpoints by process. */
+  readonly quayMetricsUrls: Readonly<Record<"api" | "worker", string>>;
   /** The bench's own connection to Quay's database, for payment_attempts and payments. */
   readonly db: DbPool;
   readonly pids: Readonly<Record<"api" | "worker" | "peer" | "devnet", number>>;
@@ -139,6 +141,7 @@ export async function startStack(services: Services, options: StackOptions): Pro
       quayUrl,
       peerUrl,
       apiKey: key,
+      quayMetricsUrls: { api: `${quayUrl}/metrics`, worker: `http://127.0.0.1:${workerPort}/metrics` },
       db,
       pids: { api: api.pid, worker: worker.pid, peer: peer.pid, devnet: devnet.pid },
       stop,

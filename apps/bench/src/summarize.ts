@@ -1,6 +1,7 @@
 import type { Landing, QuayRecord, QuayTimings } from "./audit";
 import type { Outcome } from "./load";
 import type { ConfigurationResult, FacilitatorName, LevelResult, ProcessUsage, TargetCheck } from "./results";
+import type { Snapshot } from "./scrape";
 import { Stats } from "./stats";
 
 /** Turns what a level observed into its result row, and a configuration's rows into its verdicts. Pure. */
@@ -20,6 +21,8 @@ export interface LevelObservations {
   /** Quay's rows for the level's payments; absent for the peer. */
   readonly quay?: readonly QuayRecord[];
   readonly quayTimings?: QuayTimings;
+  /** Quay's /metrics over the level (stages and RPC calls). */
+  readonly quayMetrics?: Snapshot;
   readonly usage: Readonly<Record<string, { rssBytes: readonly number[]; cpuSeconds: number | null }>>;
 }
 
@@ -85,6 +88,7 @@ export function summarizeLevel(o: LevelObservations): LevelResult {
     chainSettledPerSecond: Stats.round(chain.perSecond, 3),
     chainSettledFractionOfLimit: chain.perSecond === null ? null : Stats.round(chain.perSecond / o.limitPerSecond, 3),
     observedLedgerSeconds: Stats.round(chain.ledgerSeconds, 2),
+    ledgerFill: chain.fill,
     latencyMs: roundPercentiles(Stats.percentiles(answered.map((x) => x.latencyMs))),
     successLatencyMs: roundPercentiles(Stats.percentiles(o.outcomes.filter((x) => x.kind === "success").map((x) => x.latencyMs))),
     errors: Stats.tally(o.outcomes.filter((x) => x.kind !== "success").map((x) => x.reason ?? "unspecified")),
@@ -104,6 +108,9 @@ export function summarizeLevel(o: LevelObservations): LevelResult {
             waitMs: roundPercentiles(Stats.percentiles(o.quayTimings?.waitMs ?? [])),
             attemptMs: roundPercentiles(Stats.percentiles(o.quayTimings?.attemptMs ?? [])),
             channelIdleMs: roundPercentiles(Stats.percentiles(o.quayTimings?.channelIdleMs ?? [])),
+            metrics: Object.fromEntries(
+              Object.entries(o.quayMetrics ?? {}).map(([key, v]) => [key, { count: v.count, meanMs: Stats.round((v.sum / v.count) * 1000, 1)! }]),
+            ),
           },
         }
       : {}),
@@ -111,12 +118,12 @@ export function summarizeLevel(o: LevelObservations): LevelResult {
   };
 }
 
-/** Settled payments (answered success, or recorded succeeded by Quay) per second of ledger time. */
+/** Settled payments (answered success, or recorded succeeded by Quay) per second of ledger time, and per ledger. */
 function chainRate(
   o: LevelObservations,
   landingsByAmount: ReadonlyMap<bigint, number>,
   quayByAmount: ReadonlyMap<bigint, QuayRecord>,
-): { perSecond: number | null; ledgerSeconds: number | null } {
+): { perSecond: number | null; ledgerSeconds: number | null; fill: number[] } {
   const settled = new Set(
     o.outcomes
       .filter((x) => x.kind === "success" || (x.kind !== "failed" && quayByAmount.get(x.payment.amount)?.status === "succeeded"))
@@ -132,13 +139,19 @@ function chainRate(
   const landings = [...firstLanding.values()].sort((a, b) => a.ledger - b.ledger);
   const first = landings[0];
   const last = landings[landings.length - 1];
-  if (!first || !last || last.ledger === first.ledger) return { perSecond: null, ledgerSeconds: null };
-  const ledgers = last.ledger - first.ledger;
-  const afterFirst = landings.filter((l) => l.ledger > first.ledger).length;
+  if (!first || !last) return { perSecond: null, ledgerSeconds: null, fill: [] };
+  const fill = Array.from({ length: last.ledger - first.ledger + 1 }, () => 0);
+  for (const l of landings) fill[l.ledger - first.ledger]!++;
+  if (last.ledger === first.ledger) return { perSecond: null, ledgerSeconds: null, fill };
+  // The steady window: the first ledger held what arrived before it began, the last what was left
+  // when the backlog ran out; both are partial by construction, so only the ledgers between count.
+  // With nothing between them, the first is left out and the last kept.
+  const steady = fill.length >= 3 ? fill.slice(1, -1) : fill.slice(1);
+  const settledInWindow = steady.reduce((sum, n) => sum + n, 0);
   // Per ledger, as the limit is stated (N per ledger), at the nominal ledger time; the close times
   // the RPC gives are whole seconds, too coarse for a rate, but they show a devnet running late.
-  const observed = (last.closedAtMs - first.closedAtMs) / 1000 / ledgers;
-  return { perSecond: afterFirst / (ledgers * o.ledgerSeconds), ledgerSeconds: observed };
+  const observed = (last.closedAtMs - first.closedAtMs) / 1000 / (last.ledger - first.ledger);
+  return { perSecond: settledInWindow / (steady.length * o.ledgerSeconds), ledgerSeconds: observed, fill };
 }
 
 function roundPercentiles(p: ReturnType<typeof Stats.percentiles>): ReturnType<typeof Stats.percentiles> {

@@ -1,4 +1,3 @@
-import { Keypair } from "@stellar/stellar-sdk";
 import { ConfigError, type QuayConfig } from "@quay/config";
 import type { Db } from "@quay/db";
 import type { Logger } from "@quay/log";
@@ -7,7 +6,7 @@ import { ApiKeys } from "@quay/keys";
 import { ChannelLeases } from "@quay/pool";
 import { JobSchemas, QueueNames } from "@quay/queue";
 import { Intake, SettlementEngine, settleBackoffMs, type SettleQueue, type SettlementNetwork } from "@quay/settlement";
-import { StellarNetwork } from "@quay/stellar";
+import { Signer, StellarNetwork } from "@quay/stellar";
 import type { Consumer } from "./app";
 import { mppConsumers } from "./mpp/consumers";
 
@@ -28,7 +27,7 @@ export function consumers(context: ConsumerContext): Consumer[] {
   const networks = new Map<string, SettlementNetwork>(
     config.networks.map((n) => [
       n.id,
-      { network: new StellarNetwork(n, context.metrics), fund: Keypair.fromSecret(n.fundSecret), maxFeeStroops: n.maxFeeStroops },
+      { network: new StellarNetwork(n, context.metrics), fund: Signer.fromSecret(n.fundSecret), maxFeeStroops: n.maxFeeStroops },
     ]),
   );
   const leases = new ChannelLeases(context.db, config.masterKey, context.leaseMs ? { leaseMs: context.leaseMs } : {});

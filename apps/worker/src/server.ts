@@ -16,7 +16,7 @@ export interface WorkerServer {
 
 /** Everything the worker process runs, wired from the configuration; `main.ts` and tests both start it here. */
 export async function createWorkerServer(config: QuayConfig, logger: Logger, engineOptions: EngineOptions = {}): Promise<WorkerServer> {
-  const pool = createPool({ url: config.database.url, max: config.database.poolMax, applicationName: "quay-worker" });
+  const pool = createPool({ url: config.database.url, max: config.database.workerPoolMax, applicationName: "quay-worker" });
   const db = createDb(pool);
   const metrics = createMetrics();
   const redis = createRedis({ url: config.redis.url, connectionName: "quay-worker" });
@@ -38,7 +38,11 @@ export async function createWorkerServer(config: QuayConfig, logger: Logger, eng
       db,
       metrics,
       settleQueue,
-      engineOptions: { txTimeoutSeconds: config.settleTxTimeoutSeconds, ...engineOptions },
+      engineOptions: {
+        txTimeoutSeconds: config.settleTxTimeoutSeconds,
+        reuseSimulationLedgers: config.settleReuseSimulationLedgers,
+        ...engineOptions,
+      },
       leaseMs: config.poolLeaseSeconds * 1000,
     }),
     ops: {

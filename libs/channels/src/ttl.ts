@@ -172,7 +172,7 @@ async function footprintTx(network: StellarNetwork, lease: LeasedAccount, op: xd
   const sim = await network.call("simulateTransaction", () => network.rpc.simulateTransaction(draft));
   if (!rpc.Api.isSimulationSuccess(sim)) throw new Error(`footprint transaction does not simulate: ${rpc.Api.isSimulationError(sim) ? sim.error.split("\n", 1)[0] : "restore needed"}`);
   const tx = rpc.assembleTransaction(draft, sim).build();
-  tx.sign(lease.keypair);
+  lease.signer.sign(tx);
   const done = await submitAndWait(network, tx, { timeoutMs: 60_000, pollMs: 250 });
   return done.txHash;
 }

@@ -18,6 +18,8 @@ const url = (protocols: readonly string[]) =>
     }, `a URL starting with ${protocols.map((p) => `${p}//`).join(" or ")}`);
 
 const port = z.coerce.number().int().min(0).max(65535);
+/** Connections per api or CLI process when DATABASE_POOL_MAX is unset; a worker adds SETTLE_CONCURRENCY. */
+const DEFAULT_DATABASE_POOL_MAX = 10;
 
 const KNOWN_NETWORKS = {
   "stellar:testnet": { envPrefix: "STELLAR_TESTNET", passphrase: "Test SDF Network ; September 2015", usdc: "CBIELTK6YBZJU5UP2WWQEUCYKLPU6AUNZ2BQ4WWFEIE3USCIHMXQDAMA" },
@@ -84,7 +86,7 @@ const schema = z.object({
   NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
   LOG_LEVEL: logLevel.default("info"),
   DATABASE_URL: url(["postgres:", "postgresql:"]),
-  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(500).default(10),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(500).optional(),
   REDIS_URL: url(["redis:", "rediss:"]),
   REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "letters, digits, '.', '_' or '-'").default("quay"),
   API_HOST: z.string().min(1).default("127.0.0.1"),
@@ -94,6 +96,7 @@ const schema = z.object({
   SETTLE_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(50),
   SETTLE_WAIT_SECONDS: z.coerce.number().int().min(1).max(85).default(30),
   SETTLE_TX_TIMEOUT_SECONDS: z.coerce.number().int().min(10).max(300).default(60),
+  SETTLE_REUSE_SIMULATION_LEDGERS: z.coerce.number().int().min(0).max(1000).default(12),
   POOL_LEASE_SECONDS: z.coerce.number().int().min(5).max(600).default(30),
   QUAY_NETWORKS: z
     .string()
@@ -127,7 +130,11 @@ export interface NetworkConfig {
 export interface QuayConfig {
   readonly env: Env["NODE_ENV"];
   readonly logLevel: Env["LOG_LEVEL"];
-  readonly database: { readonly url: string; readonly poolMax: number };
+  /**
+   * `poolMax`: connections of an api (or CLI) process; `workerPoolMax`: of a worker, whose settle
+   * jobs each need one at times, so unset it follows SETTLE_CONCURRENCY.
+   */
+  readonly database: { readonly url: string; readonly poolMax: number; readonly workerPoolMax: number };
   /** `prefix` namespaces every key Quay writes (queues, rate limits), so deployments can share a Redis. */
   readonly redis: { readonly url: string; readonly prefix: string };
   readonly api: { readonly host: string; readonly port: number };
@@ -138,6 +145,8 @@ export interface QuayConfig {
   readonly settleWaitSeconds: number;
   /** Lifetime (time bounds) of each transaction Quay submits. */
   readonly settleTxTimeoutSeconds: number;
+  /** How many ledgers old verify's simulation may be for a payment's first build to reuse it (0: always simulate again). */
+  readonly settleReuseSimulationLedgers: number;
   /** A channel-account lease not renewed for this long is free again (its holder died). */
   readonly poolLeaseSeconds: number;
   readonly networks: readonly NetworkConfig[];
@@ -231,13 +240,18 @@ export const Config = {
     return {
       env: e.NODE_ENV,
       logLevel: e.LOG_LEVEL,
-      database: { url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX },
+      database: {
+        url: e.DATABASE_URL,
+        poolMax: e.DATABASE_POOL_MAX ?? DEFAULT_DATABASE_POOL_MAX,
+        workerPoolMax: e.DATABASE_POOL_MAX ?? e.SETTLE_CONCURRENCY + DEFAULT_DATABASE_POOL_MAX,
+      },
       redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
       api: { host: e.API_HOST, port: e.API_PORT },
       worker: { host: e.WORKER_HOST, port: e.WORKER_PORT },
       settleConcurrency: e.SETTLE_CONCURRENCY,
       settleWaitSeconds: e.SETTLE_WAIT_SECONDS,
       settleTxTimeoutSeconds: e.SETTLE_TX_TIMEOUT_SECONDS,
+      settleReuseSimulationLedgers: e.SETTLE_REUSE_SIMULATION_LEDGERS,
       poolLeaseSeconds: e.POOL_LEASE_SECONDS,
       networks,
       mpp: {
@@ -269,7 +283,7 @@ export const Config = {
   },
 
   /** Only the database settings, for commands that need nothing else (`quay keys`). Throws ConfigError. */
-  database(env: NodeJS.ProcessEnv = process.env): QuayConfig["database"] {
+  database(env: NodeJS.ProcessEnv = process.env): Pick<QuayConfig["database"], "url" | "poolMax"> {
     const given = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ""));
     const parsed = schema.pick({ DATABASE_URL: true, DATABASE_POOL_MAX: true }).safeParse(given);
     if (!parsed.success) {
@@ -277,7 +291,7 @@ export const Config = {
       const variable = String(issue.path[0] ?? "environment");
       throw new ConfigError(variable, describe(issue, env[variable]));
     }
-    return { url: parsed.data.DATABASE_URL, poolMax: parsed.data.DATABASE_POOL_MAX };
+    return { url: parsed.data.DATABASE_URL, poolMax: parsed.data.DATABASE_POOL_MAX ?? DEFAULT_DATABASE_POOL_MAX };
   },
 };
 

@@ -63,6 +63,12 @@ export const channelAccounts = pgTable(
     leaseOwner: text("lease_owner"),
     leaseExpiresAt: timestamp("lease_expires_at", { withTimezone: true }),
     lastUsedAt: timestamp("last_used_at", { withTimezone: true }),
+    /**
+     * The sequence number the account's next transaction takes, known from its last one in a
+     * ledger; null when it must be read from the ledger. A stale value costs one txBadSeq and a
+     * re-read, never a wrong transaction: the network accepts only the exact next sequence.
+     */
+    nextSequence: bigint("next_sequence", { mode: "bigint" }),
     disabledAt: timestamp("disabled_at", { withTimezone: true }),
     createdAt: createdAt(),
   },
@@ -94,6 +100,13 @@ export const payments = pgTable(
     /** The buyer's transaction as received: what a resumed job rebuilds from. */
     clientTransaction: text("client_transaction").notNull(),
     signatureExpirationLedger: integer("signature_expiration_ledger").notNull(),
+    /**
+     * Footprint and resources (SorobanTransactionData, base64 XDR, resource fee = the minimum) from
+     * the simulation verify ran at /settle, and the ledger it ran at: the first build reuses them
+     * while they are fresh instead of simulating again.
+     */
+    simulatedResources: text("simulated_resources"),
+    simulatedAtLedger: integer("simulated_at_ledger"),
     apiKeyId: uuid("api_key_id").references(() => apiKeys.id),
     status: paymentStatus("status").notNull().default("queued"),
     txHash: text("tx_hash"),

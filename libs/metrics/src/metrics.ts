@@ -133,6 +133,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       buckets: seconds,
       registers,
     }),
+    settleBuilds: new Counter({
+      name: `${PREFIX}settle_builds_total`,
+      help: "Settlement transactions built, by where their sequence (known from the last use, or read) and resources (reused from verify, or simulated) came from",
+      labelNames: ["network", "sequence", "resources"] as const,
+      registers,
+    }),
     submissionRetries: new Counter({
       name: `${PREFIX}submission_retries_total`,
       help: "Transaction resubmissions by cause",

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { Keypair } from "@stellar/stellar-sdk";
+import { Signer } from "@quay/stellar";
 import { and, eq, sql } from "drizzle-orm";
 import { schema, type Db } from "@quay/db";
 import { Vault } from "@quay/vault";
@@ -18,9 +18,11 @@ export interface LeasedAccount {
   readonly network: string;
   readonly publicKey: string;
   /** The account's signing key, opened from the vault only for the lease holder. */
-  readonly keypair: Keypair;
+  readonly signer: Signer;
   /** The token that proves this holder still owns the lease. */
   readonly token: string;
+  /** The sequence the account's next transaction takes, if its last holder knew it; else read it from the ledger. */
+  readonly nextSequence: bigint | null;
 }
 
 export interface LeaseOptions {
@@ -64,7 +66,7 @@ export class ChannelLeases {
 
   async tryAcquire(network: string): Promise<LeasedAccount | undefined> {
     const token = randomUUID();
-    const rows = await this.db.execute<{ id: string; public_key: string; secret_encrypted: string }>(sql`
+    const rows = await this.db.execute<{ id: string; public_key: string; secret_encrypted: string; next_sequence: string | null }>(sql`
       update ${channelAccounts}
          set lease_owner = ${token}, lease_expires_at = now() + make_interval(secs => ${this.leaseMs / 1000})
        where id = (
@@ -74,22 +76,27 @@ export class ChannelLeases {
           order by last_used_at asc nulls first
           limit 1
           for update skip locked)
-      returning id, public_key, secret_encrypted`);
+      returning id, public_key, secret_encrypted, next_sequence`);
     const row = rows.rows[0];
     if (!row) return undefined;
-    const keypair = Keypair.fromSecret(Vault.open(this.masterKey, row.secret_encrypted, row.public_key));
-    const leased: LeasedAccount = { id: row.id, network, publicKey: row.public_key, keypair, token };
+    const signer = Signer.fromSecret(Vault.open(this.masterKey, row.secret_encrypted, row.public_key));
+    if (signer.publicKey !== row.public_key) throw new Error(`channel account ${row.public_key}: its sealed key is another account's`);
+    const nextSequence = row.next_sequence === null ? null : BigInt(row.next_sequence);
+    const leased: LeasedAccount = { id: row.id, network, publicKey: row.public_key, signer, token, nextSequence };
     this.keepAlive(leased);
     return leased;
   }
 
-  /** Ends a lease now, so the account serves the next payment at once. Idempotent. */
-  async release(lease: LeasedAccount): Promise<void> {
+  /**
+   * Ends a lease now, so the account serves the next payment at once. Idempotent. `nextSequence`
+   * is what the holder knows of the account's next sequence (null: unknown, read it from the ledger).
+   */
+  async release(lease: LeasedAccount, known: { nextSequence: bigint | null } = { nextSequence: null }): Promise<void> {
     clearInterval(this.renewals.get(lease.token));
     this.renewals.delete(lease.token);
     await this.db
       .update(channelAccounts)
-      .set({ leaseOwner: null, leaseExpiresAt: null, lastUsedAt: sql`now()` })
+      .set({ leaseOwner: null, leaseExpiresAt: null, lastUsedAt: sql`now()`, nextSequence: known.nextSequence })
       .where(and(eq(channelAccounts.id, lease.id), eq(channelAccounts.leaseOwner, lease.token)));
   }
 

@@ -1,28 +1,31 @@
-import { Account, type Keypair, rpc, Transaction, TransactionBuilder, type FeeBumpTransaction } from "@stellar/stellar-sdk";
+import { Account, rpc, Transaction, TransactionBuilder, xdr, type FeeBumpTransaction } from "@stellar/stellar-sdk";
 import type { Db, DbTx } from "@quay/db";
 import type { Logger } from "@quay/log";
 import type { Metrics } from "@quay/metrics";
 import type { ChannelLeases, LeasedAccount } from "@quay/pool";
-import { RpcUnavailableError, Tx, type StellarNetwork } from "@quay/stellar";
+import { RpcUnavailableError, Tx, type Signer, type StellarNetwork } from "@quay/stellar";
 import { bidCeiling, FeeOracle } from "./fees";
 import { isFinal, Records, type Attempt, type FinalOutcome, type Payment } from "./records";
+import { ReusableSimulation } from "./reuse";
 
 export interface SettlementNetwork {
   readonly network: StellarNetwork;
   /** Pays every fee bump on this network. */
-  readonly fund: Keypair;
+  readonly fund: Signer;
   readonly maxFeeStroops: bigint;
 }
 
 export interface EngineOptions {
   /** Lifetime of each transaction Quay builds: after it, the network refuses it, so "not found" is final. */
   readonly txTimeoutSeconds?: number;
-  /** How often getTransaction is polled while waiting for a ledger. */
+  /** How often the latest ledger is asked for while a transaction waits for one (shared by every wait). */
   readonly pollMs?: number; // default: a tenth of the network's ledger close time, within 100..500 ms
   /** Added to simulation's resource fee, in percent. */
   readonly resourcePadPercent?: number;
   /** Rebuilds (bad sequence, expiry) before a payment is given up as failed. */
   readonly maxRebuilds?: number;
+  /** How many ledgers old verify's simulation may be for the first build to reuse it; 0 always simulates. */
+  readonly reuseSimulationLedgers?: number;
 }
 
 export interface EngineDeps {
@@ -74,8 +77,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  *    one is only given up once its time bounds have passed, when the network can no longer
  *    include it. So a second transaction is never sent while the first might still land.
  * 2. Otherwise a channel account is leased, the client's operation is rebuilt with that account
- *    as source, simulated again, signed, wrapped in a fee bump from the fund account, recorded,
- *    and only then sent. TRY_AGAIN_LATER and insufficient fees re-wrap the same inner tx with a
+ *    as source (with verify's simulation while it is fresh, else simulated again), signed,
+ *    wrapped in a fee bump from the fund account, recorded, and only then sent. TRY_AGAIN_LATER and insufficient fees re-wrap the same inner tx with a
  *    higher bid within the cap; a bad sequence rebuilds from the ledger's sequence.
  * 3. The lease is released as soon as the outcome is final.
  *
@@ -87,6 +90,7 @@ export class SettlementEngine {
   private readonly pollMs: number | undefined;
   private readonly padPercent: number;
   private readonly maxRebuilds: number;
+  private readonly reuseSimulationLedgers: number;
 
   constructor(private readonly deps: EngineDeps) {
     const o = deps.options ?? {};
@@ -94,6 +98,7 @@ export class SettlementEngine {
     this.pollMs = o.pollMs;
     this.padPercent = o.resourcePadPercent ?? 15;
     this.maxRebuilds = o.maxRebuilds ?? 5;
+    this.reuseSimulationLedgers = o.reuseSimulationLedgers ?? 12;
   }
 
   async settle(paymentId: string): Promise<Payment> {
@@ -121,44 +126,81 @@ export class SettlementEngine {
       const leaseStarted = performance.now();
       const lease = await this.deps.leases.acquire(payment.network);
       this.stage(net, "lease_wait", leaseStarted);
+      let nextSequence: bigint | null = null;
       try {
-        await this.submit(net, payment, lease);
+        nextSequence = await this.submit(net, payment, lease);
       } catch (error) {
         if (!(error instanceof AttemptRefused)) throw error;
       } finally {
-        await this.deps.leases.release(lease);
+        await this.deps.leases.release(lease, { nextSequence });
       }
     }
   }
 
-  private async submit(net: SettlementNetwork, payment: Payment, lease: LeasedAccount): Promise<void> {
+  /** Settles the payment on the leased account; the account's next sequence when its transaction reached a ledger, else null. */
+  private async submit(net: SettlementNetwork, payment: Payment, lease: LeasedAccount): Promise<bigint | null> {
     const clientTx = new Transaction(payment.clientTransaction, net.network.passphrase);
     for (let rebuild = 0; rebuild <= this.maxRebuilds; rebuild++) {
-      const inner = await this.buildInner(net, payment, clientTx, lease);
-      if (!inner) return; // finished as failed while building
+      const inner = await this.buildInner(net, payment, clientTx, lease, rebuild === 0);
+      if (!inner) return null; // finished as failed while building
       try {
-        await this.sendWithBids(net, payment, lease, inner);
-        return;
+        return await this.sendWithBids(net, payment, lease, inner);
       } catch (error) {
         if (!(error instanceof Rebuild)) throw error;
         this.deps.metrics.submissionRetries.inc({ network: net.network.id, cause: error.cause_ });
       }
     }
     await this.finish(payment, { status: "failed", reason: SettleReasons.submissionFailed, channelAccount: lease.publicKey });
+    return null;
   }
 
-  /** The inner transaction on the leased account, simulated and signed; undefined when the payment failed. */
+  /**
+   * The inner transaction on the leased account, with resources, signed; undefined when the
+   * payment failed. A first build takes the account's sequence from its last transaction and
+   * the resources from verify's simulation when they are known and fresh; a rebuild (after a bad
+   * sequence or expiry) reads the ledger and simulates again.
+   */
   private async buildInner(
     net: SettlementNetwork,
     payment: Payment,
     clientTx: Transaction,
     lease: LeasedAccount,
+    first: boolean,
   ): Promise<Transaction | undefined> {
     const { network } = net;
-    const sequence = (await network.account(lease.publicKey)).sequenceNumber();
+    const knownSequence = first && lease.nextSequence !== null;
+    const sequence = knownSequence ? (lease.nextSequence! - 1n).toString() : (await network.account(lease.publicKey)).sequenceNumber();
     const maxTime = Math.floor(Date.now() / 1000) + this.txTimeoutSeconds;
-    const draft = Tx.rebuild({ clientTx, source: new Account(lease.publicKey, sequence), passphrase: network.passphrase, maxTime });
+    const reused = first ? ReusableSimulation.fresh(payment, await network.latestLedger(), this.reuseSimulationLedgers) : undefined;
+    this.deps.metrics.settleBuilds.inc({
+      network: network.id,
+      sequence: knownSequence ? "known" : "read",
+      resources: reused ? "reused" : "simulated",
+    });
+    const resources = reused ?? (await this.simulate(net, payment, clientTx, lease, sequence, maxTime));
+    if (!resources) return undefined;
+    const inner = Tx.rebuild({
+      clientTx,
+      source: new Account(lease.publicKey, sequence),
+      passphrase: network.passphrase,
+      maxTime,
+      sorobanData: Tx.padResources(resources.transactionData, resources.minResourceFee, this.padPercent),
+    });
+    lease.signer.sign(inner);
+    return inner;
+  }
 
+  /** Simulates the rebuilt transaction; undefined (and the payment failed) when it does not simulate. */
+  private async simulate(
+    net: SettlementNetwork,
+    payment: Payment,
+    clientTx: Transaction,
+    lease: LeasedAccount,
+    sequence: string,
+    maxTime: number,
+  ): Promise<{ transactionData: xdr.SorobanTransactionData; minResourceFee: bigint } | undefined> {
+    const { network } = net;
+    const draft = Tx.rebuild({ clientTx, source: new Account(lease.publicKey, sequence), passphrase: network.passphrase, maxTime });
     const simStarted = performance.now();
     const sim = await network.call("simulateTransaction", () => network.rpc.simulateTransaction(draft));
     this.stage(net, "simulate", simStarted);
@@ -168,29 +210,19 @@ export class SettlementEngine {
       this.deps.logger.warn({ paymentId: payment.id, detail }, "rebuilt transaction failed simulation");
       return undefined;
     }
-    const sorobanData = Tx.padResources(sim.transactionData.build(), BigInt(sim.minResourceFee), this.padPercent);
-    const inner = Tx.rebuild({
-      clientTx,
-      source: new Account(lease.publicKey, sequence),
-      passphrase: network.passphrase,
-      maxTime,
-      sorobanData,
-    });
-    inner.sign(lease.keypair);
-    return inner;
+    return { transactionData: sim.transactionData.build(), minResourceFee: BigInt(sim.minResourceFee) };
   }
-
 
   /**
    * Sends the inner tx in fee bumps until one is accepted and confirmed. Throws Rebuild when the
    * inner tx itself can no longer land (bad sequence, expired).
    */
-  private async sendWithBids(net: SettlementNetwork, payment: Payment, lease: LeasedAccount, inner: Transaction): Promise<void> {
+  private async sendWithBids(net: SettlementNetwork, payment: Payment, lease: LeasedAccount, inner: Transaction): Promise<bigint | null> {
     const { network } = net;
     const ceiling = bidCeiling(net.maxFeeStroops, Tx.resourceFee(inner), inner.operations.length);
     if (ceiling === undefined) {
       await this.finish(payment, { status: "failed", reason: SettleReasons.feeExceedsMaximum, channelAccount: lease.publicKey });
-      return;
+      return null;
     }
     const maxTime = Number(inner.timeBounds?.maxTime ?? "0");
     let bid = min(await this.oracle(network).bid(), ceiling);
@@ -215,7 +247,8 @@ export class SettlementEngine {
           throw new Rebuild("expired");
         }
         await this.conclude(payment, attempt, outcome);
-        return;
+        // In a ledger, success or not, the inner transaction used its sequence number.
+        return BigInt(inner.sequence) + 1n;
       }
 
       const code = errorCode(sent);
@@ -231,7 +264,7 @@ export class SettlementEngine {
         this.deps.metrics.submissionRetries.inc({ network: network.id, cause: "insufficient_fee" });
         if (bid >= ceiling) {
           await this.finish(payment, { status: "failed", reason: SettleReasons.feeExceedsMaximum, channelAccount: lease.publicKey });
-          return;
+          return null;
         }
         bid = min(bid * 2n, ceiling);
         continue;
@@ -244,7 +277,7 @@ export class SettlementEngine {
         channelAccount: lease.publicKey,
       });
       this.deps.logger.warn({ paymentId: payment.id, status: sent.status, code }, "transaction refused");
-      return;
+      return null;
     }
   }
 
@@ -279,27 +312,19 @@ export class SettlementEngine {
     const { network } = net;
     let resend = options.resend === true && attempt.status !== "succeeded";
     for (;;) {
-      const got = await network.call("getTransaction", () => network.rpc.getTransaction(attempt.txHash));
-      if (got.status === rpc.Api.GetTransactionStatus.SUCCESS) {
-        return { kind: "success", ledger: got.ledger, feeCharged: BigInt(got.resultXdr.feeCharged().toString()) };
+      // Raw: the parsed answer decodes the envelope and metadata too, and only the result is needed.
+      const got = await network.call("getTransaction", () => network.rpc._getTransaction(attempt.txHash));
+      if (got.status !== rpc.Api.GetTransactionStatus.NOT_FOUND) {
+        const outcome = concluded(got);
+        if (outcome) return outcome;
       }
-      if (got.status === rpc.Api.GetTransactionStatus.FAILED) {
-        const result = got.resultXdr.result();
-        const inner =
-          result.switch().name === "txFeeBumpInnerFailed" ? result.innerResultPair().result().result().switch().name : undefined;
-        return {
-          kind: "failed",
-          ledger: got.ledger,
-          feeCharged: BigInt(got.resultXdr.feeCharged().toString()),
-          code: inner ?? result.switch().name,
-        };
-      }
-      if (got.latestLedgerCloseTime > attempt.maxTime) return { kind: "expired" };
+      if (Number(got.latestLedgerCloseTime) > attempt.maxTime) return { kind: "expired" };
       if (resend) {
         resend = false;
         await this.resend(net, attempt);
       }
-      await sleep(await this.pollInterval(network));
+      // Not in a ledger the RPC has: ask again only once a newer one closed.
+      await network.ledgerAfter(got.latestLedger, await this.pollInterval(network));
     }
   }
 
@@ -366,6 +391,17 @@ export class SettlementEngine {
 
 function min(a: bigint, b: bigint): bigint {
   return a < b ? a : b;
+}
+
+/** A transaction's outcome from its raw getTransaction answer; undefined while it is not in a ledger. */
+function concluded(got: rpc.Api.RawGetTransactionResponse): Exclude<Confirmation, { kind: "expired" }> | undefined {
+  if (got.ledger === undefined || got.resultXdr === undefined) return undefined;
+  const resultXdr = xdr.TransactionResult.fromXDR(got.resultXdr, "base64");
+  const feeCharged = BigInt(resultXdr.feeCharged().toString());
+  if (got.status === rpc.Api.GetTransactionStatus.SUCCESS) return { kind: "success", ledger: got.ledger, feeCharged };
+  const result = resultXdr.result();
+  const inner = result.switch().name === "txFeeBumpInnerFailed" ? result.innerResultPair().result().result().switch().name : undefined;
+  return { kind: "failed", ledger: got.ledger, feeCharged, code: inner ?? result.switch().name };
 }
 
 function errorCode(sent: rpc.Api.SendTransactionResponse): string | undefined {

@@ -1,3 +1,4 @@
 export * from "./network";
 export { Tx, resultCodes, type RebuildInput } from "./tx";
 export { submitAndWait, SubmissionError } from "./submit";
+export { Signer } from "./signer";

@@ -102,7 +102,7 @@ export class StellarNetwork {
   private readonly closeTimeTtlMs: number;
   private readonly now: () => number;
 
-  private latest: Cached<number> | undefined;
+  private latest: { readonly value: number; readonly at: number } | undefined;
   private latestInFlight: Promise<number> | undefined;
   private closeTime: Cached<number> | undefined;
   private closeTimeInFlight: Promise<number> | undefined;
@@ -167,19 +167,34 @@ export class StellarNetwork {
     return new Account(address, entry.seqNum().toString());
   }
 
-  /** The latest ledger sequence the RPC knows, reused for `latestLedgerTtlMs`; concurrent callers share one request. */
-  async latestLedger(): Promise<number> {
+  /**
+   * The latest ledger sequence the RPC knows. An answer younger than `maxAgeMs` (default
+   * `latestLedgerTtlMs`) is reused, and concurrent callers share one request.
+   */
+  async latestLedger(options: { maxAgeMs?: number } = {}): Promise<number> {
     const cached = this.latest;
-    if (cached && cached.until > this.now()) return cached.value;
+    if (cached && this.now() - cached.at < (options.maxAgeMs ?? this.latestLedgerTtlMs)) return cached.value;
     this.latestInFlight ??= this.call("getLatestLedger", () => this.rpc.getLatestLedger())
       .then((answer) => {
-        this.latest = { value: answer.sequence, until: this.now() + this.latestLedgerTtlMs };
+        this.latest = { value: answer.sequence, at: this.now() };
         return answer.sequence;
       })
       .finally(() => {
         this.latestInFlight = undefined;
       });
     return this.latestInFlight;
+  }
+
+  /**
+   * Resolves with the latest ledger once it is past `sequence`, asking every `pollMs`. However
+   * many callers wait (every transaction in flight), the process asks the RPC once per `pollMs`.
+   */
+  async ledgerAfter(sequence: number, pollMs: number): Promise<number> {
+    for (;;) {
+      const latest = await this.latestLedger({ maxAgeMs: pollMs });
+      if (latest > sequence) return latest;
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
+    }
   }
 
   /**

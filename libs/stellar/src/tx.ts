@@ -1,13 +1,13 @@
 import {
   Account,
   FeeBumpTransaction,
-  Keypair,
   Operation,
   SorobanDataBuilder,
   Transaction,
   TransactionBuilder,
   xdr,
 } from "@stellar/stellar-sdk";
+import type { Signer } from "./signer";
 
 /**
  * Building the transactions Quay submits on someone else's behalf. Pure: no RPC here, so each
@@ -61,9 +61,9 @@ export const Tx = {
    * Wraps a signed inner tx in a fee bump paid by `feeSource`. `inclusionFeePerOp` is the bid per
    * operation; the envelope's total is bid × (ops + 1) + the inner resource fee, as the network counts it.
    */
-  feeBump(inner: Transaction, feeSource: Keypair, inclusionFeePerOp: bigint, passphrase: string): FeeBumpTransaction {
-    const bump = TransactionBuilder.buildFeeBumpTransaction(feeSource, inclusionFeePerOp.toString(), inner, passphrase);
-    bump.sign(feeSource);
+  feeBump(inner: Transaction, feeSource: Signer, inclusionFeePerOp: bigint, passphrase: string): FeeBumpTransaction {
+    const bump = TransactionBuilder.buildFeeBumpTransaction(feeSource.publicKey, inclusionFeePerOp.toString(), inner, passphrase);
+    feeSource.sign(bump);
     return bump;
   },
 

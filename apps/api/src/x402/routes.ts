@@ -2,7 +2,7 @@ import type { FastifyInstance } from "fastify";
 import { Keypair } from "@stellar/stellar-sdk";
 import type { Db } from "@quay/db";
 import type { Metrics } from "@quay/metrics";
-import { Intake, isFinal, Records, type OutcomeWaiter, type Payment, type SettleQueue } from "@quay/settlement";
+import { Intake, isFinal, Records, ReusableSimulation, type OutcomeWaiter, type Payment, type SettleQueue } from "@quay/settlement";
 import { X402 } from "@quay/x402";
 import type { ServedNetwork, VerifierContexts } from "./context";
 
@@ -86,6 +86,7 @@ async function settle(deps: X402RouteDeps, body: unknown, network: string, apiKe
       amount: p.amount,
       clientTransaction: p.transaction.toXDR(),
       signatureExpirationLedger: p.signatureExpirationLedger,
+      ...ReusableSimulation.from(p.simulation),
       apiKeyId: apiKeyId ?? null,
     });
     return answerFor(deps, await deps.waiter.wait(payment.id, deps.settleWaitMs));
