@@ -4,3 +4,4 @@ export { renderMarkdown } from "./report";
 export { summarizeLevel, targetCheck, configurationResult, failureRate, type LevelObservations } from "./summarize";
 export { Profiles, profileNamed, UnknownProfile, type Profile } from "./profiles";
 export type * from "./results";
+export { parseExposition, difference, type Snapshot } from "./scrape";

@@ -112,15 +112,30 @@ export const ProcStat = {
   },
 };
 
+/** All cores' busy and total clock ticks since boot, from /proc/stat's first line; undefined off Linux. */
+function machineTicks(): { busy: number; total: number } | undefined {
+  try {
+    const [, ...fields] = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/);
+    const ticks = fields.map(Number);
+    const total = ticks.reduce((sum, n) => sum + n, 0);
+    const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0); // idle + iowait
+    return { busy: total - idle, total };
+  } catch {
+    return undefined;
+  }
+}
+
 /** Samples the RSS of some processes every `everyMs` until stopped; CPU is read at start and stop. */
 export class UsageSampler {
   private readonly rss = new Map<string, number[]>();
   private readonly cpuAtStart = new Map<string, number | undefined>();
   private timer: NodeJS.Timeout | undefined;
+  private machineAtStart: { busy: number; total: number } | undefined;
 
   constructor(private readonly pids: Readonly<Record<string, number>>) {}
 
   start(everyMs = 500): void {
+    this.machineAtStart = machineTicks();
     for (const [name, pid] of Object.entries(this.pids)) {
       this.rss.set(name, []);
       this.cpuAtStart.set(name, ProcStat.cpuSeconds(pid));
@@ -133,6 +148,14 @@ export class UsageSampler {
     };
     sample();
     this.timer = setInterval(sample, everyMs);
+  }
+
+  /** The share of all cores' time spent busy since start (every process on the machine, the load generator's too). */
+  machineBusy(): number | null {
+    const now = machineTicks();
+    const then = this.machineAtStart;
+    if (!now || !then || now.total === then.total) return null;
+    return (now.busy - then.busy) / (now.total - then.total);
   }
 
   stop(): Record<string, { rssBytes: number[]; cpuSeconds: number | null }> {

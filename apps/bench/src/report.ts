@@ -76,11 +76,13 @@ export function renderMarkdown(result: BenchResult): string {
   lines.push(
     `Settled payments per ledger, from the first ledger holding one to the last; a full ledger holds N. The settled/s on the ledger counts the ledgers between the brackets: the first held what arrived before it began, the last what was left when the backlog ran out.`,
     "",
-    "| ledger | N | facilitator | offered (of limit) | payments per ledger |",
-    "|---|---|---|---|---|",
+    "| ledger | N | facilitator | offered (of limit) | payments per ledger | machine CPU busy (all cores) |",
+    "|---|---|---|---|---|---|",
   );
   for (const c of result.configurations) {
-    for (const l of c.levels) lines.push(`| ${c.ledgerMs / 1000} s | ${c.poolSize} | ${l.facilitator} | ${pct(l.offeredFraction)} | ${fill(l.ledgerFill)} |`);
+    for (const l of c.levels) {
+      lines.push(`| ${c.ledgerMs / 1000} s | ${c.poolSize} | ${l.facilitator} | ${pct(l.offeredFraction)} | ${fill(l.ledgerFill)} | ${pct(l.machineCpuBusy)} |`);
+    }
   }
   lines.push("", "## Failure rates at each level (share of /settle calls not answered success)", "");
   lines.push("| ledger | N | offered (of limit) | Quay | peer |", "|---|---|---|---|---|");

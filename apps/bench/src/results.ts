@@ -73,6 +73,8 @@ export interface LevelResult {
     readonly metrics: Readonly<Record<string, { readonly count: number; readonly meanMs: number }>>;
   };
   readonly processes: Readonly<Record<string, ProcessUsage>>;
+  /** Share of the machine's CPU (all cores, every process) busy from the level's first call to its last answer. */
+  readonly machineCpuBusy: number | null;
 }
 
 export interface ConfigurationResult {

@@ -158,6 +158,7 @@ async function runLevel(
     perSecond,
     timeoutMs: ANSWER_TIMEOUT_MS,
   });
+  const machineCpuBusy = sampler.machineBusy();
   const usage = sampler.stop();
   if (facilitator === "quay" && !(await quayDrained(stack.db, payTo, DRAIN_TIMEOUT_MS))) {
     options.notes.push(`${options.tag} quay @ ${fraction}: payments still open ${DRAIN_TIMEOUT_MS / 1000} s after the last answer`);
@@ -183,6 +184,7 @@ async function runLevel(
     ...(timings ? { quayTimings: timings } : {}),
     ...(quayMetrics ? { quayMetrics } : {}),
     usage,
+    machineCpuBusy,
   });
   if (run.maxScheduleLagMs > 250) options.notes.push(`${options.tag} ${facilitator} @ ${fraction}: the load generator fell ${Math.round(run.maxScheduleLagMs)} ms behind schedule`);
   const errors = Object.entries(level.errors).map(([k, v]) => `${k}=${v}`).join(" ");

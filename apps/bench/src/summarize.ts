@@ -24,6 +24,8 @@ export interface LevelObservations {
   /** Quay's /metrics over the level (stages and RPC calls). */
   readonly quayMetrics?: Snapshot;
   readonly usage: Readonly<Record<string, { rssBytes: readonly number[]; cpuSeconds: number | null }>>;
+  /** Share of the machine's CPU (all cores) busy while the level ran, from its first call to its last answer. */
+  readonly machineCpuBusy: number | null;
 }
 
 const MiB = 1024 * 1024;
@@ -115,6 +117,7 @@ export function summarizeLevel(o: LevelObservations): LevelResult {
         }
       : {}),
     processes,
+    machineCpuBusy: Stats.round(o.machineCpuBusy, 3),
   };
 }
 

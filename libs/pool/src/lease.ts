@@ -41,6 +41,12 @@ export class ChannelLeases {
   private readonly leaseMs: number;
   private readonly waitMs: number;
   private readonly renewals = new Map<string, NodeJS.Timeout>();
+  /**
+   * Keys already opened, by account and sealed secret: importing a key costs more CPU than the
+   * transaction it signs, and a busy worker leases every account many times a minute. Native key
+   * objects, never strings, so a key cannot end up in a log or an error by accident.
+   */
+  private readonly signers = new Map<string, Signer>();
 
   constructor(
     private readonly db: Db,
@@ -79,8 +85,7 @@ export class ChannelLeases {
       returning id, public_key, secret_encrypted, next_sequence`);
     const row = rows.rows[0];
     if (!row) return undefined;
-    const signer = Signer.fromSecret(Vault.open(this.masterKey, row.secret_encrypted, row.public_key));
-    if (signer.publicKey !== row.public_key) throw new Error(`channel account ${row.public_key}: its sealed key is another account's`);
+    const signer = this.signerFor(row.public_key, row.secret_encrypted);
     const nextSequence = row.next_sequence === null ? null : BigInt(row.next_sequence);
     const leased: LeasedAccount = { id: row.id, network, publicKey: row.public_key, signer, token, nextSequence };
     this.keepAlive(leased);
@@ -116,6 +121,17 @@ export class ChannelLeases {
       .from(channelAccounts)
       .where(eq(channelAccounts.network, network));
     return row ?? { free: 0, leased: 0, disabled: 0 };
+  }
+
+  private signerFor(publicKey: string, sealed: string): Signer {
+    const id = `${publicKey}:${sealed}`;
+    let signer = this.signers.get(id);
+    if (!signer) {
+      signer = Signer.fromSecret(Vault.open(this.masterKey, sealed, publicKey));
+      if (signer.publicKey !== publicKey) throw new Error(`channel account ${publicKey}: its sealed key is another account's`);
+      this.signers.set(id, signer);
+    }
+    return signer;
   }
 
   private keepAlive(lease: LeasedAccount): void {
