@@ -1,50 +1,37 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { allowClientHttpRpc } from "@quay/cli/demo";
+import { describe, expect, it } from "vitest";
 import { metricValue } from "../x402/fixtures";
-import { startQuay, transfers, type QuayHarness } from "./harness";
-import { attempts, eventually, newPayee, newPayment, payments, settle } from "./payments";
+import { transfers } from "./harness";
+import { attempts, eventually, newPayment, payments, settle, settlementSuite } from "./payments";
 
 /**
  * What the worker skips on a payment's first build, and when it must not: verify's simulation
  * is reused while it is fresh, and a channel account's sequence is taken from its last use.
  */
 describe("the first build reuses what /settle and the last payment already learned", () => {
-  let quay: QuayHarness;
-  let payTo: string;
-  const undo: Array<() => void> = [];
-
-  beforeAll(async () => {
-    undo.push(allowClientHttpRpc());
-    quay = await startQuay({ poolSize: 1 });
-    payTo = await newPayee(quay);
-  });
-  afterAll(async () => {
-    await quay?.stop();
-    undo.forEach((u) => u());
-  });
+  const suite = settlementSuite({ poolSize: 1 });
 
   const workerCalls = (method: string) =>
-    metricValue(quay.worker!.metrics, "quay_rpc_call_duration_seconds", { network: "stellar:testnet", method, outcome: "ok" });
+    metricValue(suite.quay.worker!.metrics, "quay_rpc_call_duration_seconds", { network: "stellar:testnet", method, outcome: "ok" });
   const builds = (sequence: string, resources: string) =>
-    metricValue(quay.worker!.metrics, "quay_settle_builds_total", { network: "stellar:testnet", sequence, resources });
+    metricValue(suite.quay.worker!.metrics, "quay_settle_builds_total", { network: "stellar:testnet", sequence, resources });
 
   async function settleOne() {
-    const { payer, body } = await newPayment(quay, payTo);
-    const answer = await settle(quay, body);
+    const { payer, body } = await newPayment(suite.quay, suite.payTo);
+    const answer = await settle(suite.quay, body);
     expect(answer.body).toMatchObject({ success: true });
-    const row = (await payments(quay)).find((p) => p.payer === payer.publicKey())!;
-    const moved = (await transfers(quay.t)).filter((t) => t.from === payer.publicKey());
+    const row = (await payments(suite.quay)).find((p) => p.payer === payer.publicKey())!;
+    const moved = (await transfers(suite.quay.t)).filter((t) => t.from === payer.publicKey());
     expect(moved.map((t) => t.txHash)).toEqual([answer.body.transaction]);
-    return { row, tried: await attempts(quay, row.id) };
+    return { row, tried: await attempts(suite.quay, row.id) };
   }
 
   async function channelNextSequence(): Promise<bigint | null> {
-    const { rows } = await quay.pool.query<{ next_sequence: string | null }>("select next_sequence::text from channel_accounts");
+    const { rows } = await suite.quay.pool.query<{ next_sequence: string | null }>("select next_sequence::text from channel_accounts");
     return rows[0]!.next_sequence === null ? null : BigInt(rows[0]!.next_sequence);
   }
 
   async function ledgerSequence(): Promise<bigint> {
-    return BigInt((await quay.t.server.getAccount(quay.channelAccounts[0]!)).sequenceNumber());
+    return BigInt((await suite.quay.t.server.getAccount(suite.quay.channelAccounts[0]!)).sequenceNumber());
   }
 
   it("reuses verify's simulation, and after the account's first payment its sequence: no simulation, no account read", async () => {
@@ -66,20 +53,20 @@ describe("the first build reuses what /settle and the last payment already learn
   });
 
   it("simulates again when verify's simulation is more than SETTLE_REUSE_SIMULATION_LEDGERS old", async () => {
-    await quay.stopWorker();
-    const { payer, body } = await newPayment(quay, payTo);
-    const answer = settle(quay, body);
+    await suite.quay.stopWorker();
+    const { payer, body } = await newPayment(suite.quay, suite.payTo);
+    const answer = settle(suite.quay, body);
     const row = await eventually(async () => {
-      const { rows } = await quay.pool.query<{ simulated_at_ledger: number | null }>(
+      const { rows } = await suite.quay.pool.query<{ simulated_at_ledger: number | null }>(
         "select simulated_at_ledger from payments where payer = $1",
         [payer.publicKey()],
       );
       return rows[0];
     });
     expect(row.simulated_at_ledger).toBeGreaterThan(0);
-    const limit = quay.config.settleReuseSimulationLedgers;
-    await eventually(async () => (await quay.t.server.getLatestLedger()).sequence > row.simulated_at_ledger! + limit, 20_000, "the simulation to go stale");
-    await quay.startWorker();
+    const limit = suite.quay.config.settleReuseSimulationLedgers;
+    await eventually(async () => (await suite.quay.t.server.getLatestLedger()).sequence > row.simulated_at_ledger! + limit, 20_000, "the simulation to go stale");
+    await suite.quay.startWorker();
     expect((await answer).body).toMatchObject({ success: true });
     expect(await builds("known", "simulated")).toBe(1);
     expect(await builds("known", "reused")).toBe(0);

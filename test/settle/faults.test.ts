@@ -1,54 +1,41 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { Asset, Keypair, Operation } from "@stellar/stellar-sdk";
-import { allowClientHttpRpc } from "@quay/cli/demo";
 import { Vault } from "@quay/vault";
 import { builderFor, clearFaults, getFaults, setFaults, submitAndWait } from "../devnet/helpers";
 import { metricValue } from "../x402/fixtures";
-import { startQuay, transfers, type QuayHarness } from "./harness";
-import { attempts, eventually, newPayee, newPayment, payments, PRICE, settle } from "./payments";
+import { transfers } from "./harness";
+import { attempts, eventually, newPayment, payments, PRICE, settle, settlementSuite } from "./payments";
 
 /**
  * The RPC misbehaving as real ones do, through the devnet's fault switch: each payment still
  * settles once, by the recovery meant for that fault, or fails with the reason that names it.
  */
 describe("settlement recovers from RPC and network faults", () => {
-  let quay: QuayHarness;
-  let payTo: string;
-  const undo: Array<() => void> = [];
-
-  beforeAll(async () => {
-    undo.push(allowClientHttpRpc());
-    quay = await startQuay({ poolSize: 1 });
-    payTo = await newPayee(quay);
-  });
+  const suite = settlementSuite({ poolSize: 1 });
   afterEach(async () => {
-    await clearFaults(quay.t.devnet);
-  });
-  afterAll(async () => {
-    await quay?.stop();
-    undo.forEach((u) => u());
+    await clearFaults(suite.quay.t.devnet);
   });
 
   const retries = (cause: string) =>
-    metricValue(quay.worker!.metrics, "quay_submission_retries_total", { network: "stellar:testnet", cause });
+    metricValue(suite.quay.worker!.metrics, "quay_submission_retries_total", { network: "stellar:testnet", cause });
 
   /** Settles a fresh payment through /settle; returns the payer, the answer and the payment's attempts. */
   async function settleFresh(beforeSettle?: () => Promise<unknown>) {
-    const { payer, body } = await newPayment(quay, payTo);
+    const { payer, body } = await newPayment(suite.quay, suite.payTo);
     await beforeSettle?.();
-    const answer = await settle(quay, body);
-    const row = (await payments(quay)).find((p) => p.payer === payer.publicKey())!;
-    return { payer: payer.publicKey(), answer, row, tried: await attempts(quay, row.id) };
+    const answer = await settle(suite.quay, body);
+    const row = (await payments(suite.quay)).find((p) => p.payer === payer.publicKey())!;
+    return { payer: payer.publicKey(), answer, row, tried: await attempts(suite.quay, row.id) };
   }
 
   async function expectOneTransfer(payer: string, hash: string): Promise<void> {
-    const moved = (await transfers(quay.t)).filter((t) => t.from === payer);
-    expect(moved).toEqual([{ from: payer, to: payTo, amount: PRICE, txHash: hash }]);
+    const moved = (await transfers(suite.quay.t)).filter((t) => t.from === payer);
+    expect(moved).toEqual([{ from: payer, to: suite.payTo, amount: PRICE, txHash: hash }]);
   }
 
   it("TRY_AGAIN_LATER: re-wraps the same inner transaction with a 10x bid, which lands", async () => {
     const before = await retries("try_again_later");
-    const { payer, answer, tried } = await settleFresh(() => setFaults(quay.t.devnet, { sendTransaction: { status: "TRY_AGAIN_LATER", count: 1 } }));
+    const { payer, answer, tried } = await settleFresh(() => setFaults(suite.quay.t.devnet, { sendTransaction: { status: "TRY_AGAIN_LATER", count: 1 } }));
     expect(answer.body).toMatchObject({ success: true });
     expect(tried.map((a) => [a.status, a.reason])).toEqual([
       ["rejected", "TRY_AGAIN_LATER"],
@@ -63,7 +50,7 @@ describe("settlement recovers from RPC and network faults", () => {
 
   it("insufficient fee: a raised minimum inclusion fee is met by doubling the bid within the cap", async () => {
     const before = await retries("insufficient_fee");
-    const { payer, answer, tried } = await settleFresh(() => setFaults(quay.t.devnet, { minInclusionFee: 1_000 }));
+    const { payer, answer, tried } = await settleFresh(() => setFaults(suite.quay.t.devnet, { minInclusionFee: 1_000 }));
     expect(answer.body).toMatchObject({ success: true });
     const refused = tried.filter((a) => a.status === "rejected");
     expect(refused.length).toBeGreaterThan(0);
@@ -78,7 +65,7 @@ describe("settlement recovers from RPC and network faults", () => {
 
   it("insufficient fee above the cap: fails with fee_exceeds_maximum, and nothing moves", async () => {
     // The cap is 1 000 000 stroops for the whole fee bump: a 600 000 per-operation minimum cannot fit.
-    const { payer, answer, row, tried } = await settleFresh(() => setFaults(quay.t.devnet, { minInclusionFee: 600_000 }));
+    const { payer, answer, row, tried } = await settleFresh(() => setFaults(suite.quay.t.devnet, { minInclusionFee: 600_000 }));
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({
       success: false,
@@ -91,29 +78,29 @@ describe("settlement recovers from RPC and network faults", () => {
     expect(tried.length).toBeGreaterThan(0);
     for (const a of tried) expect([a.status, a.reason]).toEqual(["rejected", "ERROR:txInsufficientFee"]);
     for (const a of tried) expect(BigInt(a.fee_bid) * 2n).toBeLessThanOrEqual(1_000_000n); // never bid past the cap
-    expect((await transfers(quay.t)).filter((t) => t.from === payer)).toEqual([]);
+    expect((await transfers(suite.quay.t)).filter((t) => t.from === payer)).toEqual([]);
   });
 
   it("bad sequence: the channel account used behind Quay's back is re-read, and the rebuilt transaction lands", async () => {
-    const [channel] = (await quay.pool.query<{ public_key: string; secret_encrypted: string }>("select public_key, secret_encrypted from channel_accounts")).rows;
-    const channelKeys = Keypair.fromSecret(Vault.open(quay.config.masterKey!, channel!.secret_encrypted, channel!.public_key));
+    const [channel] = (await suite.quay.pool.query<{ public_key: string; secret_encrypted: string }>("select public_key, secret_encrypted from channel_accounts")).rows;
+    const channelKeys = Keypair.fromSecret(Vault.open(suite.quay.config.masterKey!, channel!.secret_encrypted, channel!.public_key));
     const before = await retries("bad_sequence");
-    const { payer, body } = await newPayment(quay, payTo);
+    const { payer, body } = await newPayment(suite.quay, suite.payTo);
     // Quay's send is held back 2 s; meanwhile the channel account's sequence number moves on.
-    await setFaults(quay.t.devnet, { delay: { ms: 2_000, methods: ["sendTransaction"], count: 1 } });
-    const answer = settle(quay, body);
-    await eventually(async () => (await getFaults(quay.t.devnet)).delay === null, 10_000, "Quay's send to be held");
-    const behindTheBack = (await builderFor(quay.t, channelKeys.publicKey()))
-      .addOperation(Operation.payment({ destination: quay.fund.publicKey(), asset: Asset.native(), amount: "0.0000001" }))
+    await setFaults(suite.quay.t.devnet, { delay: { ms: 2_000, methods: ["sendTransaction"], count: 1 } });
+    const answer = settle(suite.quay, body);
+    await eventually(async () => (await getFaults(suite.quay.t.devnet)).delay === null, 10_000, "Quay's send to be held");
+    const behindTheBack = (await builderFor(suite.quay.t, channelKeys.publicKey()))
+      .addOperation(Operation.payment({ destination: suite.quay.fund.publicKey(), asset: Asset.native(), amount: "0.0000001" }))
       .setTimeout(30)
       .build();
     behindTheBack.sign(channelKeys);
-    await submitAndWait(quay.t.server, behindTheBack);
+    await submitAndWait(suite.quay.t.server, behindTheBack);
 
     const { body: settled } = await answer;
     expect(settled).toMatchObject({ success: true });
-    const row = (await payments(quay)).find((p) => p.payer === payer.publicKey())!;
-    const tried = await attempts(quay, row.id);
+    const row = (await payments(suite.quay)).find((p) => p.payer === payer.publicKey())!;
+    const tried = await attempts(suite.quay, row.id);
     expect(tried.map((a) => [a.status, a.reason])).toEqual([
       ["rejected", "ERROR:txBadSeq"],
       ["succeeded", null],
@@ -125,19 +112,19 @@ describe("settlement recovers from RPC and network faults", () => {
 
   it("RPC down: the job is retried with backoff and the payment lands once the RPC is back", async () => {
     const unavailable = () =>
-      metricValue(quay.worker!.metrics, "quay_rpc_call_duration_seconds", { network: "stellar:testnet", method: "sendTransaction", outcome: "unavailable" });
+      metricValue(suite.quay.worker!.metrics, "quay_rpc_call_duration_seconds", { network: "stellar:testnet", method: "sendTransaction", outcome: "unavailable" });
     const before = await unavailable();
-    const { payer, body } = await newPayment(quay, payTo);
+    const { payer, body } = await newPayment(suite.quay, suite.payTo);
     // Verify (in the api) still works; every call only the worker makes is cut off.
-    await setFaults(quay.t.devnet, { drop: { methods: ["getLedgerEntries", "getFeeStats", "sendTransaction", "getTransaction"] } });
-    const answer = settle(quay, body);
+    await setFaults(suite.quay.t.devnet, { drop: { methods: ["getLedgerEntries", "getFeeStats", "sendTransaction", "getTransaction"] } });
+    const answer = settle(suite.quay, body);
     await eventually(async () => (await unavailable()) > before, 15_000, "the worker to fail on the RPC");
-    await clearFaults(quay.t.devnet);
+    await clearFaults(suite.quay.t.devnet);
 
     const { body: settled } = await answer;
     expect(settled).toMatchObject({ success: true });
-    const row = (await payments(quay)).find((p) => p.payer === payer.publicKey())!;
-    expect((await attempts(quay, row.id)).map((a) => a.status)).toEqual(["succeeded"]);
+    const row = (await payments(suite.quay)).find((p) => p.payer === payer.publicKey())!;
+    expect((await attempts(suite.quay, row.id)).map((a) => a.status)).toEqual(["succeeded"]);
     await expectOneTransfer(payer.publicKey(), settled.transaction);
   });
 });

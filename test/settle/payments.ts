@@ -2,10 +2,12 @@
  * What the settlement tests share beyond the harness: real x402 payment bodies built by the
  * @x402/stellar client against the devnet, POSTs to Quay's api, and reads of what Quay recorded.
  */
+import { afterAll, beforeAll } from "vitest";
 import { Keypair } from "@stellar/stellar-sdk";
 import { createEd25519Signer, ExactStellarScheme as ClientScheme } from "@x402/stellar";
+import { allowClientHttpRpc } from "@quay/cli/demo";
 import { fund } from "../devnet/helpers";
-import { USDC_SAC, type QuayHarness } from "./harness";
+import { startQuay, USDC_SAC, type HarnessOptions, type QuayHarness } from "./harness";
 
 export interface Requirements {
   scheme: string;
@@ -54,6 +56,35 @@ export function bodyFor(envelope: string, requirements: Requirements): SettleBod
     x402Version: 2,
     paymentPayload: { x402Version: 2, accepted: requirements, payload: { transaction: envelope } },
     paymentRequirements: requirements,
+  };
+}
+
+/**
+ * One Quay and one payee for the tests of a describe block: started before them, stopped after,
+ * with the x402 client allowed the devnet's plain-http RPC meanwhile. Read them inside the tests.
+ */
+export function settlementSuite(options: HarnessOptions = {}): { readonly quay: QuayHarness; readonly payTo: string } {
+  let quay: QuayHarness | undefined;
+  let payTo: string | undefined;
+  let undo: (() => void) | undefined;
+  beforeAll(async () => {
+    undo = allowClientHttpRpc();
+    quay = await startQuay(options);
+    payTo = await newPayee(quay);
+  });
+  afterAll(async () => {
+    await quay?.stop();
+    undo?.();
+  });
+  return {
+    get quay() {
+      if (!quay) throw new Error("Quay is not started yet: read it inside a test");
+      return quay;
+    },
+    get payTo() {
+      if (!payTo) throw new Error("Quay is not started yet: read it inside a test");
+      return payTo;
+    },
   };
 }
 
