@@ -67,7 +67,8 @@ export async function runBenchmark(options: RunOptions): Promise<BenchResult> {
       "warm-up seconds at 5 s / 1 s ledgers": `${profile.warmupSeconds(5000)} / ${profile.warmupSeconds(1000)}`,
       payers: profile.payers,
       maxTimeoutSeconds: MAX_TIMEOUT_SECONDS,
-      SETTLE_CONCURRENCY: "N",
+      SETTLE_CONCURRENCY: "2N",
+      "warm-up before each level": "N payments, unmeasured",
       "devnet max tx per ledger": "max(100, 4N)",
     },
     configurations,
@@ -145,6 +146,8 @@ async function runLevel(
   options.builds.payments += payments.length;
   options.builds.seconds += buildSeconds;
 
+  await warmUp(stack, corpus, { facilitator, perSecond, poolSize: options.poolSize });
+
   const startLedger = (await stack.rpc.getLatestLedger()).sequence;
   const pids: Record<string, number> =
     facilitator === "quay" ? { api: stack.pids.api, worker: stack.pids.worker, devnet: stack.pids.devnet } : { peer: stack.pids.peer, devnet: stack.pids.devnet };
@@ -194,6 +197,27 @@ async function runLevel(
       `landed ${level.chain.landed}, double ${level.chain.double}, lost ${level.chain.lost}${errors ? `, errors ${errors}` : ""}`,
   );
   return level;
+}
+
+/**
+ * Before each level, unmeasured: one payment per channel account through the facilitator about to
+ * be measured, to a payee of its own, and (for Quay) until they are settled. The two facilitators
+ * share the N accounts, so each finds the accounts' sequences where the other left them; the
+ * warm-up pays for that (Quay's first transaction on an account the peer used meets txBadSeq and
+ * re-reads it), for a cold process's first requests, and for its database connections, instead of
+ * the level's first ledgers.
+ */
+async function warmUp(stack: Stack, corpus: PayerCorpus, options: { facilitator: FacilitatorName; perSecond: number; poolSize: number }): Promise<void> {
+  const payTo = await PayerCorpus.payee(stack);
+  const payments = await corpus.build(payTo, options.poolSize);
+  await runOpenLoop({
+    url: options.facilitator === "quay" ? stack.quayUrl : stack.peerUrl,
+    ...(options.facilitator === "quay" ? { apiKey: stack.apiKey } : {}),
+    payments,
+    perSecond: options.perSecond,
+    timeoutMs: ANSWER_TIMEOUT_MS,
+  });
+  if (options.facilitator === "quay") await quayDrained(stack.db, payTo, DRAIN_TIMEOUT_MS);
 }
 
 function describeMachine(date: Date): Machine {

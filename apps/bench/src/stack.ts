@@ -102,7 +102,7 @@ export async function startStack(services: Services, options: StackOptions): Pro
       STELLAR_TESTNET_MAX_FEE_STROOPS: MAX_FEE_STROOPS.toString(),
       QUAY_MASTER_KEY: randomBytes(32).toString("base64"),
       // As `quay up` sets it: one settle job per channel account.
-      SETTLE_CONCURRENCY: String(options.poolSize),
+      SETTLE_CONCURRENCY: String(options.poolSize * 2),
       // The benchmark is one tenant offering far more than the default 600 requests a minute.
       RATE_LIMIT_PER_MINUTE: "1000000",
       RATE_LIMIT_PER_MINUTE_ANONYMOUS: "1000000",

@@ -47,6 +47,8 @@ export class ChannelLeases {
    * objects, never strings, so a key cannot end up in a log or an error by accident.
    */
   private readonly signers = new Map<string, Signer>();
+  /** Waiters of this process, woken when it releases an account: the poll covers other processes' releases. */
+  private readonly waiters = new Set<() => void>();
 
   constructor(
     private readonly db: Db,
@@ -65,7 +67,7 @@ export class ChannelLeases {
       const leased = await this.tryAcquire(network);
       if (leased) return leased;
       if (Date.now() - started >= this.waitMs) throw new PoolExhaustedError(network, Date.now() - started);
-      await new Promise((resolve) => setTimeout(resolve, pause));
+      await this.releasedOrAfter(pause);
       pause = Math.min(pause * 2, 100); // a freed account should not sit idle past the next ledger
     }
   }
@@ -103,6 +105,25 @@ export class ChannelLeases {
       .update(channelAccounts)
       .set({ leaseOwner: null, leaseExpiresAt: null, lastUsedAt: sql`now()`, nextSequence: known.nextSequence })
       .where(and(eq(channelAccounts.id, lease.id), eq(channelAccounts.leaseOwner, lease.token)));
+    for (const wake of [...this.waiters]) wake();
+  }
+
+  /** True while this process holds the lease (acquired, not yet released or abandoned). */
+  holds(lease: LeasedAccount): boolean {
+    return this.renewals.has(lease.token);
+  }
+
+  /** Resolves after `ms`, or sooner when this process releases an account. */
+  private releasedOrAfter(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.waiters.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.waiters.add(wake);
+    });
   }
 
   /** Stops renewing every lease this process holds (on shutdown); the rows expire by themselves. */

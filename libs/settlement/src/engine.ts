@@ -132,7 +132,8 @@ export class SettlementEngine {
       } catch (error) {
         if (!(error instanceof AttemptRefused)) throw error;
       } finally {
-        await this.deps.leases.release(lease, { nextSequence });
+        // Released already when its transaction reached a ledger; otherwise now.
+        if (this.deps.leases.holds(lease)) await this.deps.leases.release(lease, { nextSequence });
       }
     }
   }
@@ -246,9 +247,13 @@ export class SettlementEngine {
           await Records.markAttempt(this.deps.db, attempt.id, "failed", "expired");
           throw new Rebuild("expired");
         }
+        // In a ledger, success or not, the inner transaction used its sequence number, and the
+        // account is free for the next payment now: recording the outcome need not hold it (a
+        // crash before that is recovered from the attempt row, like any other).
+        const nextSequence = BigInt(inner.sequence) + 1n;
+        await this.deps.leases.release(lease, { nextSequence });
         await this.conclude(payment, attempt, outcome);
-        // In a ledger, success or not, the inner transaction used its sequence number.
-        return BigInt(inner.sequence) + 1n;
+        return nextSequence;
       }
 
       const code = errorCode(sent);

@@ -80,7 +80,8 @@ export async function upCommand(args: string[]): Promise<void> {
       STELLAR_TESTNET_RPC_URL: rpcUrl,
       STELLAR_TESTNET_FUND_SECRET: fund.secret(),
       QUAY_MASTER_KEY: randomBytes(32).toString("base64"),
-      SETTLE_CONCURRENCY: String(poolSize),
+      // Twice the pool: the jobs beyond it wait at the lease, ready for the next free account.
+      SETTLE_CONCURRENCY: String(poolSize * 2),
       LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
     };
     const config = Config.load(env);
