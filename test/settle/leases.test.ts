@@ -48,6 +48,26 @@ describe("channel account leases", () => {
     expect(await other.counts(NETWORK)).toEqual({ free: 2, leased: 0, disabled: 0 });
   });
 
+  it("a waiter for a busy pool takes the account released to it, with what its last holder knew of its sequence", async () => {
+    const leases = new ChannelLeases(quay.db, quay.config.masterKey!, { waitMs: 10_000 });
+    const held = [await leases.acquire(NETWORK), await leases.acquire(NETWORK)];
+    expect(leases.holds(held[0]!)).toBe(true);
+    const waiting = leases.acquire(NETWORK);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+
+    await leases.release(held[0]!, { nextSequence: 42n });
+    expect(leases.holds(held[0]!)).toBe(false);
+    const taken = await waiting;
+    expect(taken.publicKey).toBe(held[0]!.publicKey);
+    expect(taken.nextSequence).toBe(42n);
+
+    await leases.release(held[1]!);
+    await leases.release(taken);
+    expect((await leases.acquire(NETWORK)).nextSequence).toBeNull(); // released without one: read it from the ledger
+    leases.abandonAll();
+    await quay.pool.query("update channel_accounts set lease_owner = null, lease_expires_at = null");
+  });
+
   it("two worker processes sharing a pool of 2 never have two transactions in flight on one account", async () => {
     // A child process and this one: two processes, each with its own leases and BullMQ worker.
     const [child] = await Promise.all([quay.spawnWorker(), quay.startWorker()]);

@@ -6,6 +6,13 @@ import { Vault } from "@quay/vault";
 
 const { channelAccounts } = schema;
 
+/**
+ * The longest pause between two looks for a free account. A release in this process wakes its
+ * oldest waiter at once; the poll finds accounts freed by other processes or by expired leases,
+ * soon enough not to leave one idle for long, rarely enough that a queue of waiters costs little.
+ */
+const MAX_POLL_MS = 250;
+
 export class PoolExhaustedError extends Error {
   override readonly name = "PoolExhaustedError";
   constructor(readonly network: string, waitedMs: number) {
@@ -47,8 +54,12 @@ export class ChannelLeases {
    * objects, never strings, so a key cannot end up in a log or an error by accident.
    */
   private readonly signers = new Map<string, Signer>();
-  /** Waiters of this process, woken when it releases an account: the poll covers other processes' releases. */
-  private readonly waiters = new Set<() => void>();
+  /**
+   * This process's waiters by network, oldest first. A release wakes the oldest only: one freed
+   * account serves one waiter, and waking them all would send them all to the database for it.
+   * The poll covers other processes' releases.
+   */
+  private readonly waiters = new Map<string, Set<() => void>>();
 
   constructor(
     private readonly db: Db,
@@ -59,16 +70,31 @@ export class ChannelLeases {
     this.waitMs = options.waitMs ?? 30_000;
   }
 
-  /** Takes the least recently used free account, waiting for one up to `waitMs`. */
+  /** Takes the least recently used free account, waiting for one up to `waitMs` (first come, first served in this process). */
   async acquire(network: string): Promise<LeasedAccount> {
     const started = Date.now();
-    let pause = 20;
-    for (;;) {
-      const leased = await this.tryAcquire(network);
-      if (leased) return leased;
-      if (Date.now() - started >= this.waitMs) throw new PoolExhaustedError(network, Date.now() - started);
-      await this.releasedOrAfter(pause);
-      pause = Math.min(pause * 2, 100); // a freed account should not sit idle past the next ledger
+    const first = await this.tryAcquire(network);
+    if (first) return first;
+    let queue = this.waiters.get(network);
+    if (!queue) this.waiters.set(network, (queue = new Set()));
+    let wakeNow = () => {};
+    const waiter = () => wakeNow();
+    queue.add(waiter);
+    try {
+      for (let pause = 20; ; pause = Math.min(pause * 2, MAX_POLL_MS)) {
+        if (Date.now() - started >= this.waitMs) throw new PoolExhaustedError(network, Date.now() - started);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, pause);
+          wakeNow = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        const leased = await this.tryAcquire(network);
+        if (leased) return leased;
+      }
+    } finally {
+      queue.delete(waiter);
     }
   }
 
@@ -105,25 +131,13 @@ export class ChannelLeases {
       .update(channelAccounts)
       .set({ leaseOwner: null, leaseExpiresAt: null, lastUsedAt: sql`now()`, nextSequence: known.nextSequence })
       .where(and(eq(channelAccounts.id, lease.id), eq(channelAccounts.leaseOwner, lease.token)));
-    for (const wake of [...this.waiters]) wake();
+    const oldest = this.waiters.get(lease.network)?.values().next().value;
+    oldest?.();
   }
 
   /** True while this process holds the lease (acquired, not yet released or abandoned). */
   holds(lease: LeasedAccount): boolean {
     return this.renewals.has(lease.token);
-  }
-
-  /** Resolves after `ms`, or sooner when this process releases an account. */
-  private releasedOrAfter(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const wake = () => {
-        clearTimeout(timer);
-        this.waiters.delete(wake);
-        resolve();
-      };
-      const timer = setTimeout(wake, ms);
-      this.waiters.add(wake);
-    });
   }
 
   /** Stops renewing every lease this process holds (on shutdown); the rows expire by themselves. */
