@@ -78,9 +78,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  *    include it. So a second transaction is never sent while the first might still land.
  * 2. Otherwise a channel account is leased, the client's operation is rebuilt with that account
  *    as source (with verify's simulation while it is fresh, else simulated again), signed,
- *    wrapped in a fee bump from the fund account, recorded, and only then sent. TRY_AGAIN_LATER and insufficient fees re-wrap the same inner tx with a
- *    higher bid within the cap; a bad sequence rebuilds from the ledger's sequence.
- * 3. The lease is released as soon as the outcome is final.
+ *    wrapped in a fee bump from the fund account, recorded, and only then sent. TRY_AGAIN_LATER
+ *    and insufficient fees re-wrap the same inner tx with a higher bid within the cap; a bad
+ *    sequence rebuilds from the ledger's sequence.
+ * 3. The lease is released as soon as the transaction is in a ledger (the account is then free,
+ *    whatever is left to record), or when the run ends without that.
  *
  * RPC outages throw RpcUnavailableError out of the job, so the queue retries it with backoff.
  */
