@@ -7,17 +7,10 @@ import { Keypair } from "@stellar/stellar-sdk";
 import { createEd25519Signer, ExactStellarScheme as ClientScheme } from "@x402/stellar";
 import { allowClientHttpRpc } from "@quay/cli/demo";
 import { fund } from "../devnet/helpers";
+import type { Requirements } from "../x402/fixtures";
 import { startQuay, USDC_SAC, type HarnessOptions, type QuayHarness } from "./harness";
 
-export interface Requirements {
-  scheme: string;
-  network: string;
-  asset: string;
-  amount: string;
-  payTo: string;
-  maxTimeoutSeconds: number;
-  extra: Record<string, unknown>;
-}
+export type { Requirements };
 
 export interface SettleBody {
   x402Version: number;

@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { spawnEntry } from "@quay/cli/processes";
 
-export const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+export { REPO_ROOT } from "@quay/cli/processes";
 
 /** A TypeScript entry point of this repo running as its own process (so its memory and CPU are its own). */
 export interface Entry {
@@ -23,31 +23,17 @@ export class EntryFailed extends Error {
 export function startEntry(name: string, entry: string, env: Record<string, string>, args: readonly string[] = []): Entry {
   // BENCH_CPU_PROF_DIR: each process writes a V8 CPU profile there when it exits (diagnosis only).
   const profile = process.env.BENCH_CPU_PROF_DIR ? ["--cpu-prof", `--cpu-prof-dir=${path.join(process.env.BENCH_CPU_PROF_DIR, name)}`] : [];
-  const child = spawn(process.execPath, [...profile, "--import", "tsx", entry, ...args], {
-    cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
   let output = "";
-  const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-16_000);
-  };
-  child.stdout?.on("data", keep);
-  child.stderr?.on("data", keep);
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  return {
-    name,
-    pid: child.pid ?? -1,
-    process: child,
-    output: () => output,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-      await exited;
-      clearTimeout(timer);
+  const child = spawnEntry(name, entry, {
+    args,
+    nodeArgs: profile,
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
+    inheritEnv: false,
+    onOutput: (chunk) => {
+      output = (output + chunk.toString()).slice(-16_000);
     },
-  };
+  });
+  return { ...child, pid: child.process.pid ?? -1, output: () => output };
 }
 
 /** Resolves with the first match of `pattern` in what the entry prints; fails if it exits or takes too long. */

@@ -9,11 +9,22 @@ export interface Child {
   stop(): Promise<void>;
 }
 
-/** Starts a TypeScript entry point of this repo as its own process, its output prefixed with its name. */
-export function startEntry(name: string, entry: string, env: NodeJS.ProcessEnv, args: readonly string[] = []): Child {
-  const child = spawn(process.execPath, ["--import", "tsx", entry, ...args], {
+export interface EntryOptions {
+  readonly args?: readonly string[];
+  /** Node flags before the entry (e.g. --cpu-prof). */
+  readonly nodeArgs?: readonly string[];
+  /** The child's environment: this process's with `env` on top (default), or `env` alone. */
+  readonly env: NodeJS.ProcessEnv;
+  readonly inheritEnv?: boolean;
+  /** Where its stdout and stderr go: echoed here, each line prefixed with its name (default), or to this. */
+  readonly onOutput?: (chunk: Buffer) => void;
+}
+
+/** Runs a TypeScript entry point of this repo (`node --import tsx <entry>`) as its own process. */
+export function spawnEntry(name: string, entry: string, options: EntryOptions): Child {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), "--import", "tsx", entry, ...(options.args ?? [])], {
     cwd: REPO_ROOT,
-    env: { ...process.env, ...env },
+    env: options.inheritEnv === false ? options.env : { ...process.env, ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const prefix = (chunk: Buffer) =>
@@ -23,8 +34,8 @@ export function startEntry(name: string, entry: string, env: NodeJS.ProcessEnv, 
       .filter((line) => line.length > 0)
       .map((line) => `[${name}] ${line}\n`)
       .join("");
-  child.stdout?.on("data", (chunk: Buffer) => process.stdout.write(prefix(chunk)));
-  child.stderr?.on("data", (chunk: Buffer) => process.stderr.write(prefix(chunk)));
+  child.stdout?.on("data", options.onOutput ?? ((chunk: Buffer) => process.stdout.write(prefix(chunk))));
+  child.stderr?.on("data", options.onOutput ?? ((chunk: Buffer) => process.stderr.write(prefix(chunk))));
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   return {
     name,
@@ -37,6 +48,11 @@ export function startEntry(name: string, entry: string, env: NodeJS.ProcessEnv, 
       clearTimeout(timer);
     },
   };
+}
+
+/** Starts a TypeScript entry point of this repo as its own process, its output prefixed with its name. */
+export function startEntry(name: string, entry: string, env: NodeJS.ProcessEnv, args: readonly string[] = []): Child {
+  return spawnEntry(name, entry, { env, args });
 }
 
 /** Polls a /healthz URL until it answers 200 with status "ok", or fails with what it last saw. */
