@@ -1,28 +1,14 @@
-import { execFile } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, createPool, migrate, type Db, type DbPool } from "@quay/db";
 import { ApiKeys, KeySecret } from "@quay/keys";
+import { runQuayCli, type CliOutcome } from "../helpers/cli";
 import { freshDatabaseUrl } from "../helpers/services";
 
-const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+type Outcome = CliOutcome;
 
-interface Outcome {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** `quay <args>` as an operator runs it: its own process, with only DATABASE_URL (and PATH) set. */
+/** `quay <args>` as an operator runs it: its own process, with Quay's environment. */
 function quay(args: string[], env: Record<string, string>): Promise<Outcome> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ["--import", "tsx", "apps/cli/src/main.ts", ...args],
-      { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? "", ...env }, timeout: 30_000 },
-      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
-    );
-  });
+  return runQuayCli(args, env, 30_000);
 }
 
 function expectOneLineError(outcome: Outcome, message: RegExp) {

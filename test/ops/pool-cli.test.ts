@@ -1,29 +1,17 @@
-import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Keypair } from "@stellar/stellar-sdk";
 import { createPool, migrate, type DbPool } from "@quay/db";
 import { fund, startTestDevnet, xlmBalance, type TestDevnet } from "../devnet/helpers";
+import { runQuayCli, type CliOutcome } from "../helpers/cli";
 import { freshDatabaseUrl, redisUrl } from "../helpers/services";
 import { CliError, runCli } from "../../apps/cli/src/cli";
-import { REPO_ROOT } from "./helpers";
 
-interface Outcome {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+type Outcome = CliOutcome;
 
 /** `quay <args>` as an operator runs it: its own process, with Quay's environment. */
 function quay(args: string[], env: Record<string, string>): Promise<Outcome> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ["--import", "tsx", "apps/cli/src/main.ts", ...args],
-      { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? "", ...env }, timeout: 60_000 },
-      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
-    );
-  });
+  return runQuayCli(args, env);
 }
 
 /**
