@@ -3,22 +3,13 @@
  * over RPC: deploy (upload + createCustomContract with constructor), close by the recipient, close
  * by a relayer holding the recipient's pre-signed auth, events via getEvents, and archival/restore.
  */
-import { Account, Address, authorizeInvocation, hash, Keypair, nativeToScVal, Operation, rpc, scValToNative, TransactionBuilder, xdr } from "@stellar/stellar-sdk";
+import { Account, Address, authorizeInvocation, Keypair, nativeToScVal, Operation, rpc, scValToNative, TransactionBuilder, xdr } from "@stellar/stellar-sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CHANNEL_WASM, CHANNEL_WASM_HASH } from "../../apps/devnet/src/soroban";
-import { builderFor, closeLedger, fundedKeypair, startTestDevnet, submitAndWait, usdcBalance, USDC } from "./helpers";
+import { builderFor, closeLedger, fundedKeypair, startTestDevnet, submitAndWait, usdcBalance } from "./helpers";
 import type { TestDevnet } from "./helpers";
+import { openChannel, send, type OpenedChannel } from "./channel-fixtures";
 
 const XLM = 10_000_000n;
-
-/** Prepares (simulate + assemble), signs with `signer`, submits and waits; returns the outcome. */
-async function send(t: TestDevnet, signer: Keypair, op: xdr.Operation) {
-  const tx = await t.server.prepareTransaction((await builderFor(t, signer.publicKey())).addOperation(op).setTimeout(60).build());
-  tx.sign(signer);
-  const outcome = await submitAndWait(t.server, tx);
-  if (outcome.status !== rpc.Api.GetTransactionStatus.SUCCESS) throw new Error(`transaction ${outcome.status}`);
-  return outcome;
-}
 
 async function read(t: TestDevnet, channel: string, fn: string, args: xdr.ScVal[] = []): Promise<unknown> {
   // Read calls simulate with a source that need not exist, as the MPP SDK's ALL_ZEROS source does.
@@ -31,39 +22,7 @@ async function read(t: TestDevnet, channel: string, fn: string, args: xdr.ScVal[
   return scValToNative(sim.result.retval);
 }
 
-interface Opened {
-  channel: string;
-  funder: Keypair;
-  recipient: Keypair;
-  commitmentKey: Keypair;
-  openedLedger: number;
-}
-
-async function openChannel(t: TestDevnet, deposit: bigint, salt: number): Promise<Opened> {
-  const funder = await fundedKeypair(t.devnet, { usdc: 100n * XLM });
-  const recipient = await fundedKeypair(t.devnet, { usdc: 1n });
-  const commitmentKey = Keypair.random();
-  await send(t, funder, Operation.uploadContractWasm({ wasm: CHANNEL_WASM }));
-  const outcome = await send(
-    t,
-    funder,
-    Operation.createCustomContract({
-      address: Address.fromString(funder.publicKey()),
-      wasmHash: CHANNEL_WASM_HASH,
-      salt: hash(Buffer.from(`channel-${salt}`)),
-      constructorArgs: [
-        Address.fromString(USDC.contractId(t.passphrase)).toScVal(),
-        Address.fromString(funder.publicKey()).toScVal(),
-        xdr.ScVal.scvBytes(commitmentKey.rawPublicKey()),
-        Address.fromString(recipient.publicKey()).toScVal(),
-        nativeToScVal(deposit, { type: "i128" }),
-        xdr.ScVal.scvU32(10),
-      ],
-    }),
-  );
-  if (!outcome.returnValue) throw new Error("createCustomContract returned nothing");
-  return { channel: Address.fromScVal(outcome.returnValue).toString(), funder, recipient, commitmentKey, openedLedger: outcome.ledger };
-}
+type Opened = OpenedChannel;
 
 /** The commitment as a client gets it: from the contract's own prepare_commitment, then signed. */
 async function commitment(t: TestDevnet, o: Opened, amount: bigint): Promise<xdr.ScVal[]> {

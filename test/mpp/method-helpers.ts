@@ -1,60 +1,14 @@
 /**
- * Shared by test/mpp/method*.test.ts: a channel deployed on the devnet (as test/devnet/channel-rpc
- * does), an express app on loopback, and readers for 402 problem bodies and receipts.
+ * Shared by test/mpp/method*.test.ts: a channel deployed on the devnet (test/devnet/channel-fixtures),
+ * an express app on loopback, and readers for 402 problem bodies and receipts.
  */
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
-import { Address, hash, Keypair, nativeToScVal, Operation, rpc, xdr } from "@stellar/stellar-sdk";
 import express from "express";
 import type { Express } from "express";
 import { Challenge, Receipt } from "mppx";
-import { CHANNEL_WASM, CHANNEL_WASM_HASH } from "../../apps/devnet/src/soroban";
-import { builderFor, fundedKeypair, submitAndWait, USDC } from "../devnet/helpers";
-import type { TestDevnet } from "../devnet/helpers";
 
-export const UNIT = 10_000_000n;
-
-export async function send(t: TestDevnet, signer: Keypair, op: xdr.Operation): Promise<rpc.Api.GetSuccessfulTransactionResponse> {
-  const tx = await t.server.prepareTransaction((await builderFor(t, signer.publicKey())).addOperation(op).setTimeout(60).build());
-  tx.sign(signer);
-  const outcome = await submitAndWait(t.server, tx);
-  if (outcome.status !== rpc.Api.GetTransactionStatus.SUCCESS) throw new Error(`transaction ${outcome.status}`);
-  return outcome;
-}
-
-export interface OpenedChannel {
-  channel: string;
-  funder: Keypair;
-  recipient: Keypair;
-  commitmentKey: Keypair;
-}
-
-/** Deploys the channel contract with `deposit`; `waitingPeriod` is the funder's refund wait in ledgers. */
-export async function openChannel(t: TestDevnet, deposit: bigint, salt: string, waitingPeriod = 10): Promise<OpenedChannel> {
-  const funder = await fundedKeypair(t.devnet, { usdc: 100n * UNIT });
-  const recipient = await fundedKeypair(t.devnet, { usdc: 1n });
-  const commitmentKey = Keypair.random();
-  await send(t, funder, Operation.uploadContractWasm({ wasm: CHANNEL_WASM }));
-  const outcome = await send(
-    t,
-    funder,
-    Operation.createCustomContract({
-      address: Address.fromString(funder.publicKey()),
-      wasmHash: CHANNEL_WASM_HASH,
-      salt: hash(Buffer.from(`mpp-channel-${salt}`)),
-      constructorArgs: [
-        Address.fromString(USDC.contractId(t.passphrase)).toScVal(),
-        Address.fromString(funder.publicKey()).toScVal(),
-        xdr.ScVal.scvBytes(commitmentKey.rawPublicKey()),
-        Address.fromString(recipient.publicKey()).toScVal(),
-        nativeToScVal(deposit, { type: "i128" }),
-        xdr.ScVal.scvU32(waitingPeriod),
-      ],
-    }),
-  );
-  if (!outcome.returnValue) throw new Error("createCustomContract returned nothing");
-  return { channel: Address.fromScVal(outcome.returnValue).toString(), funder, recipient, commitmentKey };
-}
+export { openChannel, send, UNIT, type OpenedChannel } from "../devnet/channel-fixtures";
 
 export interface Listening {
   readonly url: string;
