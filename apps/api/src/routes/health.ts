@@ -2,26 +2,14 @@ import type { FastifyInstance } from "fastify";
 import { liveness } from "@quay/health";
 import type { DbPool } from "@quay/db";
 import type { Redis } from "@quay/queue";
+import { reportSchema } from "./report-schema";
 
 export interface HealthDeps {
   readonly pool: DbPool;
   readonly redis: Redis;
 }
 
-const componentSchema = {
-  type: "object",
-  properties: { ok: { type: "boolean" }, latencyMs: { type: "number" }, error: { type: "string" } },
-  required: ["ok", "latencyMs"],
-} as const;
-
-const healthSchema = {
-  type: "object",
-  properties: {
-    status: { type: "string", enum: ["ok", "degraded"] },
-    components: { type: "object", additionalProperties: componentSchema },
-  },
-  required: ["status", "components"],
-} as const;
+const healthSchema = reportSchema(["ok", "degraded"]);
 
 /** GET /healthz: liveness, with the state of what the process cannot work without. /readyz is the gate. */
 export async function healthRoutes(app: FastifyInstance, deps: HealthDeps): Promise<void> {

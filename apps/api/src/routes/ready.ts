@@ -1,29 +1,12 @@
 import type { FastifyInstance } from "fastify";
 import type { ReadinessReport } from "@quay/metrics";
+import { reportSchema } from "./report-schema";
 
 export interface ReadyRouteDeps {
   readonly readiness: () => Promise<ReadinessReport>;
 }
 
-const componentSchema = {
-  type: "object",
-  properties: {
-    ok: { type: "boolean" },
-    latencyMs: { type: "number" },
-    error: { type: "string" },
-    detail: { type: "object", additionalProperties: { type: ["string", "number"] } },
-  },
-  required: ["ok", "latencyMs"],
-} as const;
-
-const readySchema = {
-  type: "object",
-  properties: {
-    status: { type: "string", enum: ["ready", "not_ready"] },
-    components: { type: "object", additionalProperties: componentSchema },
-  },
-  required: ["status", "components"],
-} as const;
+const readySchema = reportSchema(["ready", "not_ready"]);
 
 /**
  * GET /readyz: whether this process can do its work now (see Readiness.check for the parts).
