@@ -106,11 +106,14 @@ describe("MPP channel end to end with Quay as relayer", () => {
             [o.channel],
           )
         ).rows,
-      (rows) => rows.length >= 5,
+      (rows) => rows.filter((r) => r.kind !== "open").length >= 4,
       10_000,
       "events",
     );
-    expect(events.map((r) => r.kind)).toEqual(["open", "close", "withdraw", "close", "refund"]);
-    expect(events[1]!.at).toBe(effectiveAt);
+    // The contract's open event precedes the registration, so the watcher records it only when its
+    // poll happens to reach that ledger after the channel is registered: it is not asserted.
+    const afterOpen = events.filter((r) => r.kind !== "open");
+    expect(afterOpen.map((r) => r.kind)).toEqual(["close", "withdraw", "close", "refund"]);
+    expect(afterOpen[0]!.at).toBe(effectiveAt);
   });
 });
