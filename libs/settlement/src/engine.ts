@@ -5,7 +5,7 @@ import type { Metrics } from "@quay/metrics";
 import type { ChannelLeases, LeasedAccount } from "@quay/pool";
 import { RpcUnavailableError, Tx, type Signer, type StellarNetwork } from "@quay/stellar";
 import { bidCeiling, FeeOracle } from "./fees";
-import { isFinal, Records, type Attempt, type FinalOutcome, type Payment } from "./records";
+import { isFinal, Records, type Attempt, type ConcludedAttempt, type FinalOutcome, type Payment } from "./records";
 import { ReusableSimulation } from "./reuse";
 
 export interface SettlementNetwork {
@@ -116,7 +116,8 @@ export class SettlementEngine {
         return (await Records.payment(this.deps.db, paymentId))!;
       }
 
-      const open = await Records.openAttempts(this.deps.db, paymentId);
+      // A queued payment has no attempt: the statement recording one also makes it submitting.
+      const open = payment.status === "queued" ? [] : await Records.openAttempts(this.deps.db, paymentId);
       for (const attempt of open) {
         const outcome = await this.confirm(net, attempt, { resend: true });
         if (outcome.kind !== "expired") await this.conclude(payment, attempt, outcome);
@@ -124,28 +125,28 @@ export class SettlementEngine {
       }
       if (open.length > 0) continue;
 
-      await Records.markSubmitting(this.deps.db, paymentId);
       const leaseStarted = performance.now();
       const lease = await this.deps.leases.acquire(payment.network);
       this.stage(net, "lease_wait", leaseStarted);
-      let nextSequence: bigint | null = null;
+      let settled: Payment | undefined;
       try {
-        nextSequence = await this.submit(net, payment, lease);
+        settled = await this.submit(net, payment, lease);
       } catch (error) {
         if (!(error instanceof AttemptRefused)) throw error;
       } finally {
         // Released already when its transaction reached a ledger; otherwise now.
-        if (this.deps.leases.holds(lease)) await this.deps.leases.release(lease, { nextSequence });
+        if (this.deps.leases.holds(lease)) await this.deps.leases.release(lease);
       }
+      if (settled) return settled;
     }
   }
 
-  /** Settles the payment on the leased account; the account's next sequence when its transaction reached a ledger, else null. */
-  private async submit(net: SettlementNetwork, payment: Payment, lease: LeasedAccount): Promise<bigint | null> {
+  /** Settles the payment on the leased account; the final payment when this run made it final, else undefined. */
+  private async submit(net: SettlementNetwork, payment: Payment, lease: LeasedAccount): Promise<Payment | undefined> {
     const clientTx = new Transaction(payment.clientTransaction, net.network.passphrase);
     for (let rebuild = 0; rebuild <= this.maxRebuilds; rebuild++) {
       const inner = await this.buildInner(net, payment, clientTx, lease, rebuild === 0);
-      if (!inner) return null; // finished as failed while building
+      if (!inner) return undefined; // finished as failed while building
       try {
         return await this.sendWithBids(net, payment, lease, inner);
       } catch (error) {
@@ -153,8 +154,7 @@ export class SettlementEngine {
         this.deps.metrics.submissionRetries.inc({ network: net.network.id, cause: error.cause_ });
       }
     }
-    await this.finish(payment, { status: "failed", reason: SettleReasons.submissionFailed, channelAccount: lease.publicKey });
-    return null;
+    return this.finish(payment, { status: "failed", reason: SettleReasons.submissionFailed, channelAccount: lease.publicKey });
   }
 
   /**
@@ -220,12 +220,11 @@ export class SettlementEngine {
    * Sends the inner tx in fee bumps until one is accepted and confirmed. Throws Rebuild when the
    * inner tx itself can no longer land (bad sequence, expired).
    */
-  private async sendWithBids(net: SettlementNetwork, payment: Payment, lease: LeasedAccount, inner: Transaction): Promise<bigint | null> {
+  private async sendWithBids(net: SettlementNetwork, payment: Payment, lease: LeasedAccount, inner: Transaction): Promise<Payment | undefined> {
     const { network } = net;
     const ceiling = bidCeiling(net.maxFeeStroops, Tx.resourceFee(inner), inner.operations.length);
     if (ceiling === undefined) {
-      await this.finish(payment, { status: "failed", reason: SettleReasons.feeExceedsMaximum, channelAccount: lease.publicKey });
-      return null;
+      return this.finish(payment, { status: "failed", reason: SettleReasons.feeExceedsMaximum, channelAccount: lease.publicKey });
     }
     const maxTime = Number(inner.timeBounds?.maxTime ?? "0");
     let bid = min(await this.oracle(network).bid(), ceiling);
@@ -252,10 +251,8 @@ export class SettlementEngine {
         // In a ledger, success or not, the inner transaction used its sequence number, and the
         // account is free for the next payment now: recording the outcome need not hold it (a
         // crash before that is recovered from the attempt row, like any other).
-        const nextSequence = BigInt(inner.sequence) + 1n;
-        await this.deps.leases.release(lease, { nextSequence });
-        await this.conclude(payment, attempt, outcome);
-        return nextSequence;
+        await this.deps.leases.release(lease, { nextSequence: BigInt(inner.sequence) + 1n });
+        return this.conclude(payment, attempt, outcome);
       }
 
       const code = errorCode(sent);
@@ -270,21 +267,15 @@ export class SettlementEngine {
       if (code === "txInsufficientFee") {
         this.deps.metrics.submissionRetries.inc({ network: network.id, cause: "insufficient_fee" });
         if (bid >= ceiling) {
-          await this.finish(payment, { status: "failed", reason: SettleReasons.feeExceedsMaximum, channelAccount: lease.publicKey });
-          return null;
+          return this.finish(payment, { status: "failed", reason: SettleReasons.feeExceedsMaximum, channelAccount: lease.publicKey });
         }
         bid = min(bid * 2n, ceiling);
         continue;
       }
       if (code === "txBadSeq") throw new Rebuild("bad_sequence");
       if (code === "txTooLate") throw new Rebuild("expired");
-      await this.finish(payment, {
-        status: "failed",
-        reason: SettleReasons.submissionFailed,
-        channelAccount: lease.publicKey,
-      });
       this.deps.logger.warn({ paymentId: payment.id, status: sent.status, code }, "transaction refused");
-      return null;
+      return this.finish(payment, { status: "failed", reason: SettleReasons.submissionFailed, channelAccount: lease.publicKey });
     }
   }
 
@@ -358,9 +349,9 @@ export class SettlementEngine {
     }
   }
 
-  private async conclude(payment: Payment, attempt: Attempt, outcome: Exclude<Confirmation, { kind: "expired" }>): Promise<void> {
+  private async conclude(payment: Payment, attempt: Attempt, outcome: Exclude<Confirmation, { kind: "expired" }>): Promise<Payment | undefined> {
     const succeeded = outcome.kind === "success";
-    await this.finish(
+    return this.finish(
       payment,
       {
         status: succeeded ? "succeeded" : "failed",
@@ -374,12 +365,13 @@ export class SettlementEngine {
     );
   }
 
-  private async finish(payment: Payment, outcome: FinalOutcome, concluded?: Parameters<typeof Records.finalize>[4]): Promise<boolean> {
-    const changed = await Records.finalize(this.deps.db, payment.id, outcome, this.deps.chargeKey, concluded);
-    if (changed && outcome.feeChargedStroops) {
+  /** Makes the payment final; the final payment when this call did, undefined when another run had. */
+  private async finish(payment: Payment, outcome: FinalOutcome, concluded?: ConcludedAttempt): Promise<Payment | undefined> {
+    const final = await Records.finalize(this.deps.db, payment, outcome, this.deps.chargeKey, concluded);
+    if (final && outcome.feeChargedStroops) {
       this.deps.metrics.feesSpent.inc({ network: payment.network, tenant: payment.apiKeyId ? "keyed" : "anonymous" }, Number(outcome.feeChargedStroops));
     }
-    return changed;
+    return final;
   }
 
   private oracle(network: StellarNetwork): FeeOracle {

@@ -1,10 +1,14 @@
-import { and, asc, eq, inArray, sql } from "drizzle-orm";
+import { and, asc, eq, getTableColumns, inArray, notInArray, sql } from "drizzle-orm";
 import { schema, type Db, type DbLike, type DbTx } from "@quay/db";
 
 const { payments, paymentAttempts } = schema;
 
 export type Payment = typeof payments.$inferSelect;
 export type Attempt = typeof paymentAttempts.$inferSelect;
+export type NewAttempt = Pick<
+  Attempt,
+  "paymentId" | "channelAccount" | "sequence" | "txHash" | "innerTxHash" | "feeBidStroops" | "maxTime" | "envelope"
+>;
 
 /** Postgres channel on which a payment's id is announced when it becomes final (sent on commit). */
 export const PAYMENT_FINAL_CHANNEL = "quay_payment_final";
@@ -53,27 +57,35 @@ export const Records = {
     return row;
   },
 
-  async markSubmitting(db: Db, id: string): Promise<void> {
-    await db
-      .update(payments)
-      .set({ status: "submitting", updatedAt: sql`now()` })
-      .where(and(eq(payments.id, id), eq(payments.status, "queued")));
-  },
-
   /**
    * Written before the transaction is sent, so a crash after sending still leaves its hash to look
-   * up. Refused (undefined) when the payment is final or another attempt of it is live: with the
-   * payment row locked, at most one transaction per payment is ever in flight, however many jobs
-   * run it at once.
+   * up; the payment becomes `submitting` in the same statement. Refused (undefined) when the
+   * payment is final or another attempt of it is live: with the payment row locked, at most one
+   * transaction per payment is ever in flight, however many jobs run it at once.
+   *
+   * One statement, as it runs for every payment. The UPDATE takes the row lock (a writer that
+   * waited on it re-reads the status, so a payment made final meanwhile inserts nothing). A built
+   * or sent attempt makes the partial unique index refuse the insert, and a succeeded one is ruled
+   * out by the NOT EXISTS; it only ever exists once its payment is final, which is refused anyway.
    */
-  async recordBuilt(db: Db, attempt: typeof paymentAttempts.$inferInsert): Promise<Attempt | undefined> {
-    return db.transaction(async (tx) => {
-      const [payment] = await tx.select({ status: payments.status }).from(payments).where(eq(payments.id, attempt.paymentId)).for("update");
-      if (!payment || isFinal(payment)) return undefined;
-      if (await hasLiveAttempt(tx, attempt.paymentId)) return undefined;
-      const [row] = await tx.insert(paymentAttempts).values(attempt).returning();
-      return row;
-    });
+  async recordBuilt(db: Db, attempt: NewAttempt): Promise<Attempt | undefined> {
+    const { rows } = await db.execute<{ id: string; created_at: string }>(sql`
+      with payment as (
+        update ${payments} set status = 'submitting', updated_at = now()
+         where id = ${attempt.paymentId} and status not in ('succeeded', 'failed')
+        returning id)
+      insert into ${paymentAttempts} (payment_id, channel_account, sequence, tx_hash, inner_tx_hash, fee_bid_stroops, max_time, envelope)
+      select id, ${attempt.channelAccount}, ${attempt.sequence}, ${attempt.txHash}, ${attempt.innerTxHash}, ${attempt.feeBidStroops},
+             ${attempt.maxTime}, ${attempt.envelope}
+        from payment
+       where not exists (select 1 from ${paymentAttempts} where payment_id = ${attempt.paymentId} and status = 'succeeded')
+      on conflict (payment_id) where status in ('built', 'sent') do nothing
+      returning id, created_at`);
+    const row = rows[0];
+    if (!row) return undefined;
+    // Postgres' timestamptz text, read the way drizzle reads the column.
+    const createdAt = new Date(row.created_at);
+    return { ...attempt, id: row.id, createdAt, status: "built", reason: null, details: null, finishedAt: null };
   },
 
   async markAttempt(
@@ -83,12 +95,7 @@ export const Records = {
     reason?: string,
     details?: Record<string, unknown>,
   ): Promise<void> {
-    const final = status !== "built" && status !== "sent";
-    // An attempt's end is final: a late writer (another run of the same payment) cannot reopen it.
-    await db
-      .update(paymentAttempts)
-      .set({ status, reason: reason ?? null, ...(details ? { details } : {}), ...(final ? { finishedAt: sql`now()` } : {}) })
-      .where(and(eq(paymentAttempts.id, id), inArray(paymentAttempts.status, ["built", "sent"])));
+    await attemptEnd(db, id, status, reason, details);
   },
 
   /**
@@ -96,44 +103,77 @@ export const Records = {
    * is charged to its key in the same transaction, so a retried job charges nothing twice. A
    * failure is refused while any attempt is live (it may land, or did): only a success or the last
    * attempt's end can close such a payment. `concluded`, the attempt whose outcome this is, is
-   * marked in the same transaction, so no crash can leave a landed attempt with an open payment.
-   * Returns false when nothing changed.
+   * marked in the same statement or transaction, so no crash can leave a landed attempt with an
+   * open payment. Returns the final payment, or undefined when nothing changed.
+   *
+   * A success with no fee to charge is one statement (every unkeyed payment takes this path); a
+   * charge adds the key's update in a transaction. A failure first locks the row and then looks
+   * for live attempts in a statement of its own, which sees any attempt committed while it waited.
    */
   async finalize(
     db: Db,
-    paymentId: string,
+    payment: Pick<Payment, "id" | "apiKeyId">,
     outcome: FinalOutcome,
     charge?: (tx: DbTx, apiKeyId: string, feeStroops: bigint) => Promise<void>,
-    concluded?: { readonly id: string; readonly status: "succeeded" | "failed"; readonly reason?: string },
-  ): Promise<boolean> {
+    concluded?: ConcludedAttempt,
+  ): Promise<Payment | undefined> {
+    const fee = outcome.feeChargedStroops;
+    // api_key_id is written once, at intake, so the caller's copy tells whether there is a charge.
+    const charging = charge !== undefined && payment.apiKeyId !== null && fee !== undefined && fee > 0n;
+    if (outcome.status === "succeeded" && !charging) return makeFinal(db, payment.id, outcome, concluded);
     return db.transaction(async (tx) => {
-      if (concluded) await Records.markAttempt(tx, concluded.id, concluded.status, concluded.reason);
-      const [current] = await tx.select({ status: payments.status }).from(payments).where(eq(payments.id, paymentId)).for("update");
-      if (!current || isFinal(current)) return false;
-      if (outcome.status === "failed" && (await hasLiveAttempt(tx, paymentId))) return false;
-      const [row] = await tx
-        .update(payments)
-        .set({
-          status: outcome.status,
-          reason: outcome.reason ?? null,
-          txHash: outcome.txHash ?? null,
-          ledger: outcome.ledger ?? null,
-          feeChargedStroops: outcome.feeChargedStroops ?? null,
-          channelAccount: outcome.channelAccount ?? null,
-          updatedAt: sql`now()`,
-          settledAt: sql`now()`,
-        })
-        .where(eq(payments.id, paymentId))
-        .returning({ apiKeyId: payments.apiKeyId });
-      if (!row) return false;
-      if (row.apiKeyId && outcome.feeChargedStroops && charge) {
-        await charge(tx, row.apiKeyId, outcome.feeChargedStroops);
+      if (outcome.status === "failed") {
+        if (concluded) await attemptEnd(tx, concluded.id, concluded.status, concluded.reason);
+        const [current] = await tx.select({ status: payments.status }).from(payments).where(eq(payments.id, payment.id)).for("update");
+        if (!current || isFinal(current) || (await hasLiveAttempt(tx, payment.id))) return undefined;
       }
-      await tx.execute(sql`select pg_notify(${PAYMENT_FINAL_CHANNEL}, ${paymentId})`);
-      return true;
+      const row = await makeFinal(tx, payment.id, outcome, outcome.status === "succeeded" ? concluded : undefined);
+      if (row?.apiKeyId && fee && charge) await charge(tx, row.apiKeyId, fee);
+      return row;
     });
   },
 };
+
+export interface ConcludedAttempt {
+  readonly id: string;
+  readonly status: "succeeded" | "failed";
+  readonly reason?: string;
+}
+
+/** An attempt's end is final: a late writer (another run of the same payment) cannot reopen it. */
+function attemptEnd(db: DbLike, id: string, status: Attempt["status"], reason?: string, details?: Record<string, unknown>) {
+  const final = status !== "built" && status !== "sent";
+  return db
+    .update(paymentAttempts)
+    .set({ status, reason: reason ?? null, ...(details ? { details } : {}), ...(final ? { finishedAt: sql`now()` } : {}) })
+    .where(and(eq(paymentAttempts.id, id), inArray(paymentAttempts.status, ["built", "sent"])));
+}
+
+/**
+ * The payment's final state, written unless it is final already, with the concluded attempt's end
+ * in the same statement and the outcome announced on commit.
+ */
+async function makeFinal(db: DbLike, paymentId: string, outcome: FinalOutcome, concluded?: ConcludedAttempt): Promise<Payment | undefined> {
+  const update = concluded
+    ? db.with(db.$with("concluded", {}).as(attemptEnd(db, concluded.id, concluded.status, concluded.reason).getSQL())).update(payments)
+    : db.update(payments);
+  const [row] = await update
+    .set({
+      status: outcome.status,
+      reason: outcome.reason ?? null,
+      txHash: outcome.txHash ?? null,
+      ledger: outcome.ledger ?? null,
+      feeChargedStroops: outcome.feeChargedStroops ?? null,
+      channelAccount: outcome.channelAccount ?? null,
+      updatedAt: sql`now()`,
+      settledAt: sql`now()`,
+    })
+    .where(and(eq(payments.id, paymentId), notInArray(payments.status, [...FINAL_STATUSES])))
+    .returning({ ...getTableColumns(payments), announced: sql`pg_notify(${PAYMENT_FINAL_CHANNEL}, ${payments.id}::text)` });
+  if (!row) return undefined;
+  const { announced: _, ...payment } = row;
+  return payment;
+}
 
 async function hasLiveAttempt(db: DbLike, paymentId: string): Promise<boolean> {
   const [live] = await db

@@ -1,0 +1,150 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import pg from "pg";
+import { createDb, createPool, migrate, schema, type Db, type DbPool } from "@quay/db";
+import { ApiKeys } from "@quay/keys";
+import { PAYMENT_FINAL_CHANNEL, Records, type NewAttempt, type Payment } from "@quay/settlement";
+import { eq } from "drizzle-orm";
+import { freshDatabaseUrl } from "../helpers/services";
+
+// The statements every payment goes through, against a real Postgres: what they refuse is what
+// keeps a payment to one transaction in flight and one final outcome.
+
+let url: string;
+let pool: DbPool;
+let db: Db;
+let nonce = 0;
+
+beforeAll(async () => {
+  url = await freshDatabaseUrl();
+  pool = createPool({ url, max: 12 });
+  await migrate(pool);
+  db = createDb(pool);
+});
+
+afterAll(async () => {
+  await pool.end();
+});
+
+async function newPayment(apiKeyId: string | null = null): Promise<Payment> {
+  const [row] = await db
+    .insert(schema.payments)
+    .values({
+      network: "stellar:testnet",
+      payer: "GPAYER",
+      authNonce: String(++nonce),
+      asset: "CASSET",
+      payTo: "GPAYTO",
+      amount: 100n,
+      clientTransaction: "AAAA",
+      signatureExpirationLedger: 100,
+      apiKeyId,
+    })
+    .returning();
+  return row!;
+}
+
+function attemptOf(payment: Payment, hash: string): NewAttempt {
+  return {
+    paymentId: payment.id,
+    channelAccount: "GCHAN",
+    sequence: "7",
+    txHash: hash,
+    innerTxHash: `inner-${hash}`,
+    feeBidStroops: 12_345n,
+    maxTime: 1_700_000_000,
+    envelope: "AAAA",
+  };
+}
+
+async function statusOf(paymentId: string): Promise<string> {
+  const [row] = await db.select({ status: schema.payments.status }).from(schema.payments).where(eq(schema.payments.id, paymentId));
+  return row!.status;
+}
+
+describe("Records.recordBuilt", () => {
+  it("records the attempt and makes the payment submitting; refuses a second while the first may land", async () => {
+    const payment = await newPayment();
+    const first = await Records.recordBuilt(db, attemptOf(payment, `${payment.id}-1`));
+    expect(first).toMatchObject({ paymentId: payment.id, status: "built", feeBidStroops: 12_345n, txHash: `${payment.id}-1` });
+    expect(await statusOf(payment.id)).toBe("submitting");
+    const [stored] = await db.select().from(schema.paymentAttempts).where(eq(schema.paymentAttempts.id, first!.id));
+    expect(stored).toEqual(first);
+
+    expect(await Records.recordBuilt(db, attemptOf(payment, `${payment.id}-2`))).toBeUndefined();
+    await Records.markAttempt(db, first!.id, "sent");
+    expect(await Records.recordBuilt(db, attemptOf(payment, `${payment.id}-3`))).toBeUndefined();
+
+    // Refused by the RPC: it can never land, so the next one may be recorded.
+    await Records.markAttempt(db, first!.id, "rejected", "TRY_AGAIN_LATER");
+    expect(await Records.recordBuilt(db, attemptOf(payment, `${payment.id}-4`))).toMatchObject({ status: "built" });
+  });
+
+  it("refuses an attempt of a final payment, and of one whose attempt landed", async () => {
+    const done = await newPayment();
+    await Records.finalize(db, done, { status: "failed", reason: "x" });
+    expect(await Records.recordBuilt(db, attemptOf(done, `${done.id}-1`))).toBeUndefined();
+    expect(await statusOf(done.id)).toBe("failed");
+
+    const landed = await newPayment();
+    const attempt = await Records.recordBuilt(db, attemptOf(landed, `${landed.id}-1`));
+    await pool.query("update payment_attempts set status = 'succeeded' where id = $1", [attempt!.id]);
+    expect(await Records.recordBuilt(db, attemptOf(landed, `${landed.id}-2`))).toBeUndefined();
+  });
+
+  it("lets exactly one of ten concurrent writers record an attempt", async () => {
+    const payment = await newPayment();
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => Records.recordBuilt(db, attemptOf(payment, `${payment.id}-c${i}`))));
+    expect(results.filter(Boolean)).toHaveLength(1);
+    const rows = await db.select().from(schema.paymentAttempts).where(eq(schema.paymentAttempts.paymentId, payment.id));
+    expect(rows).toHaveLength(1);
+  });
+});
+
+describe("Records.finalize", () => {
+  it("makes a payment succeeded once, ends its attempt in the same statement, and announces it", async () => {
+    const listener = new pg.Client({ connectionString: url });
+    await listener.connect();
+    const heard: string[] = [];
+    listener.on("notification", (msg) => heard.push(msg.payload ?? ""));
+    await listener.query(`listen ${PAYMENT_FINAL_CHANNEL}`);
+    try {
+      const payment = await newPayment();
+      const attempt = await Records.recordBuilt(db, attemptOf(payment, `${payment.id}-1`));
+      const outcome = { status: "succeeded", txHash: attempt!.txHash, ledger: 42, feeChargedStroops: 100n, channelAccount: "GCHAN" } as const;
+      const final = await Records.finalize(db, payment, outcome, undefined, { id: attempt!.id, status: "succeeded" });
+      expect(final).toMatchObject({ id: payment.id, status: "succeeded", txHash: attempt!.txHash, ledger: 42, feeChargedStroops: 100n });
+      expect(final!.settledAt).toBeInstanceOf(Date);
+      const [ended] = await db.select().from(schema.paymentAttempts).where(eq(schema.paymentAttempts.id, attempt!.id));
+      expect(ended).toMatchObject({ status: "succeeded", finishedAt: expect.any(Date) });
+
+      expect(await Records.finalize(db, payment, { ...outcome, ledger: 43 })).toBeUndefined();
+      expect(await Records.finalize(db, payment, { status: "failed", reason: "late" })).toBeUndefined();
+      const [row] = await db.select().from(schema.payments).where(eq(schema.payments.id, payment.id));
+      expect(row).toMatchObject({ status: "succeeded", ledger: 42 });
+
+      await expect.poll(() => heard).toEqual([payment.id]);
+    } finally {
+      await listener.end();
+    }
+  });
+
+  it("charges the fee to the payment's key once, however often the success is written", async () => {
+    const key = await ApiKeys.create(db, { tenant: "records-test", networks: ["stellar:testnet"] });
+    const payment = await newPayment(key.id);
+    const outcome = { status: "succeeded", txHash: "h", ledger: 7, feeChargedStroops: 250n } as const;
+    expect(await Records.finalize(db, payment, outcome, ApiKeys.charge)).toMatchObject({ status: "succeeded" });
+    expect(await Records.finalize(db, payment, outcome, ApiKeys.charge)).toBeUndefined();
+    const [spent] = await db.select({ fee: schema.apiKeys.feeSpentStroops }).from(schema.apiKeys).where(eq(schema.apiKeys.id, key.id));
+    expect(spent!.fee).toBe(250n);
+  });
+
+  it("refuses to fail a payment while one of its attempts may still land", async () => {
+    const payment = await newPayment();
+    const attempt = await Records.recordBuilt(db, attemptOf(payment, `${payment.id}-1`));
+    expect(await Records.finalize(db, payment, { status: "failed", reason: "x" })).toBeUndefined();
+    expect(await statusOf(payment.id)).toBe("submitting");
+    // Its own attempt's end, concluded in the same transaction, lets it fail.
+    const final = await Records.finalize(db, payment, { status: "failed", reason: "x" }, undefined, { id: attempt!.id, status: "failed", reason: "txFAILED" });
+    expect(final).toMatchObject({ status: "failed", reason: "x" });
+  });
+});
