@@ -37,13 +37,14 @@ export const Intake = {
     const [inserted] = await db.insert(payments).values(payment).onConflictDoNothing().returning();
     const row = inserted ?? (await Intake.find(db, payment.network, payment.payer, payment.authNonce));
     if (!row) throw new Error("payment vanished between insert and read");
-    if (!isFinal(row)) await Intake.enqueue(queue, row.id);
+    // A row just inserted has no job yet (its id is new), so there is none to look up.
+    if (!isFinal(row)) await Intake.enqueue(queue, row.id, { isNew: inserted !== undefined });
     return { payment: row, created: inserted !== undefined };
   },
 
   /** Idempotent: the job id is the payment id. A job that gave up (retries spent) is revived. */
-  async enqueue(queue: SettleQueue, paymentId: string): Promise<void> {
-    const existing = await queue.getJob(paymentId);
+  async enqueue(queue: SettleQueue, paymentId: string, options: { isNew?: boolean } = {}): Promise<void> {
+    const existing = options.isNew ? undefined : await queue.getJob(paymentId);
     if (existing && (await existing.isFailed())) {
       await existing.retry("failed");
       return;
@@ -94,15 +95,27 @@ export class OutcomeWaiter {
     private readonly pollMs = 2_000,
   ) {}
 
-  async wait(paymentId: string, timeoutMs: number): Promise<Payment> {
+  /**
+   * The payment once final, or as it stands when `timeoutMs` runs out. `known` is the row as the
+   * caller just read it, which saves reading it again; a notification sent before this call
+   * listens is then only caught by the poll, so pass it only for a payment whose job cannot have
+   * finished yet (one just queued).
+   */
+  async wait(paymentId: string, timeoutMs: number, known?: Payment): Promise<Payment> {
     await this.listen().catch(() => undefined); // without LISTEN, the poll still answers
     const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const payment = await Records.payment(this.db, paymentId);
-      if (!payment) throw new Error(`payment ${paymentId} does not exist`);
-      const left = deadline - Date.now();
-      if (isFinal(payment) || left <= 0) return payment;
-      await this.notified(paymentId, Math.min(left, this.pollMs));
+    const notifications = this.subscribe(paymentId);
+    try {
+      let payment = known ?? (await Records.payment(this.db, paymentId));
+      for (;;) {
+        if (!payment) throw new Error(`payment ${paymentId} does not exist`);
+        const left = deadline - Date.now();
+        if (isFinal(payment) || left <= 0) return payment;
+        await notifications.next(Math.min(left, this.pollMs));
+        payment = await Records.payment(this.db, paymentId);
+      }
+    } finally {
+      notifications.close();
     }
   }
 
@@ -112,19 +125,43 @@ export class OutcomeWaiter {
     await client?.end().catch(() => undefined);
   }
 
-  private notified(paymentId: string, ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const set = this.waiters.get(paymentId) ?? new Set();
-      this.waiters.set(paymentId, set);
-      const done = () => {
-        clearTimeout(timer);
-        set.delete(done);
+  /**
+   * Notifications for one payment from now on. One that arrives while the waiter is reading the
+   * row is kept, so the next `next()` returns at once instead of missing it.
+   */
+  private subscribe(paymentId: string): { next(ms: number): Promise<void>; close(): void } {
+    let heard = false;
+    let wake: (() => void) | undefined;
+    const onNotify = () => {
+      heard = true;
+      wake?.();
+    };
+    const set = this.waiters.get(paymentId) ?? new Set();
+    this.waiters.set(paymentId, set);
+    set.add(onNotify);
+    return {
+      next: (ms) =>
+        new Promise<void>((resolve) => {
+          if (heard) {
+            heard = false;
+            return resolve();
+          }
+          const timer = setTimeout(() => {
+            wake = undefined;
+            resolve();
+          }, ms);
+          wake = () => {
+            clearTimeout(timer);
+            wake = undefined;
+            heard = false;
+            resolve();
+          };
+        }),
+      close: () => {
+        set.delete(onNotify);
         if (set.size === 0) this.waiters.delete(paymentId);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      set.add(done);
-    });
+      },
+    };
   }
 
   private listen(): Promise<void> {

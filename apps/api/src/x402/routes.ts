@@ -77,7 +77,7 @@ async function settle(deps: X402RouteDeps, body: unknown, network: string, apiKe
   const outcome = await X402.verify(context, body);
   if (outcome.isValid) {
     const p = outcome.payment;
-    const { payment } = await Intake.accept(deps.db, deps.queue, {
+    const { payment, created } = await Intake.accept(deps.db, deps.queue, {
       network: p.network,
       payer: p.payer,
       authNonce: p.nonce,
@@ -89,7 +89,7 @@ async function settle(deps: X402RouteDeps, body: unknown, network: string, apiKe
       ...ReusableSimulation.from(p.simulation),
       apiKeyId: apiKeyId ?? null,
     });
-    return answerFor(deps, await deps.waiter.wait(payment.id, deps.settleWaitMs));
+    return answerFor(deps, await deps.waiter.wait(payment.id, deps.settleWaitMs, created ? payment : undefined));
   }
 
   // A payment already settled no longer verifies (its nonce is spent on chain). If this body is a
