@@ -59,7 +59,7 @@ export class ChannelLeases {
    * account serves one waiter, and waking them all would send them all to the database for it.
    * The poll covers other processes' releases.
    */
-  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly waiters = new Map<string, Set<Waiter>>();
 
   constructor(
     private readonly db: Db,
@@ -70,31 +70,33 @@ export class ChannelLeases {
     this.waitMs = options.waitMs ?? 30_000;
   }
 
-  /** Takes the least recently used free account, waiting for one up to `waitMs` (first come, first served in this process). */
+  /**
+   * Takes the least recently used free account, waiting for one up to `waitMs` (first come, first
+   * served in this process). Only the oldest waiter polls the database; the others sleep until a
+   * release or their turn wakes them, so a queue of fifty costs no more queries than a queue of one.
+   */
   async acquire(network: string): Promise<LeasedAccount> {
     const started = Date.now();
     const first = await this.tryAcquire(network);
     if (first) return first;
     let queue = this.waiters.get(network);
     if (!queue) this.waiters.set(network, (queue = new Set()));
-    let wakeNow = () => {};
-    const waiter = () => wakeNow();
+    const waiter = new Waiter();
     queue.add(waiter);
     try {
-      for (let pause = 20; ; pause = Math.min(pause * 2, MAX_POLL_MS)) {
-        if (Date.now() - started >= this.waitMs) throw new PoolExhaustedError(network, Date.now() - started);
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, pause);
-          wakeNow = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
+      for (let pause = 20; ; ) {
+        const left = this.waitMs - (Date.now() - started);
+        if (left <= 0) throw new PoolExhaustedError(network, Date.now() - started);
+        const polling = oldest(queue) === waiter;
+        await waiter.sleep(polling ? Math.min(pause, left) : left);
+        if (polling) pause = Math.min(pause * 2, MAX_POLL_MS);
         const leased = await this.tryAcquire(network);
         if (leased) return leased;
       }
     } finally {
       queue.delete(waiter);
+      // The next in line tries at once (another account may be free too) and takes over the polling.
+      oldest(queue)?.wake();
     }
   }
 
@@ -131,8 +133,8 @@ export class ChannelLeases {
       .update(channelAccounts)
       .set({ leaseOwner: null, leaseExpiresAt: null, lastUsedAt: sql`now()`, nextSequence: known.nextSequence })
       .where(and(eq(channelAccounts.id, lease.id), eq(channelAccounts.leaseOwner, lease.token)));
-    const oldest = this.waiters.get(lease.network)?.values().next().value;
-    oldest?.();
+    const queue = this.waiters.get(lease.network);
+    if (queue) oldest(queue)?.wake();
   }
 
   /** True while this process holds the lease (acquired, not yet released or abandoned). */
@@ -184,3 +186,34 @@ export class ChannelLeases {
   }
 }
 
+
+/** One acquire() waiting its turn. A wake that comes while it is not asleep ends its next sleep at once. */
+class Waiter {
+  private woken = false;
+  private endSleep: (() => void) | undefined;
+
+  sleep(ms: number): Promise<void> {
+    if (this.woken) {
+      this.woken = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const end = () => {
+        clearTimeout(timer);
+        this.endSleep = undefined;
+        resolve();
+      };
+      const timer = setTimeout(end, ms);
+      this.endSleep = end;
+    });
+  }
+
+  wake(): void {
+    if (this.endSleep) this.endSleep();
+    else this.woken = true;
+  }
+}
+
+function oldest(queue: Set<Waiter>): Waiter | undefined {
+  return queue.values().next().value;
+}
