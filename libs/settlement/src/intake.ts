@@ -82,7 +82,10 @@ export const Intake = {
 
 /**
  * Waits for payments to become final. One LISTEN connection per process serves every waiter; a
- * slow poll backs it up, so a dropped notification only delays an answer, never loses it.
+ * poll backs it up, so a dropped notification only delays an answer, never loses it. While the
+ * connection is up the poll is slow (every waiting /settle would otherwise read its row every
+ * couple of seconds); when it drops, every waiter is woken to read its row and polls fast until
+ * it is back.
  */
 export class OutcomeWaiter {
   private client: pg.Client | undefined;
@@ -93,6 +96,7 @@ export class OutcomeWaiter {
     private readonly databaseUrl: string,
     private readonly db: Db,
     private readonly pollMs = 2_000,
+    private readonly listeningPollMs = 15_000,
   ) {}
 
   /**
@@ -102,17 +106,22 @@ export class OutcomeWaiter {
    * finished yet (one just queued).
    */
   async wait(paymentId: string, timeoutMs: number, known?: Payment): Promise<Payment> {
-    await this.listen().catch(() => undefined); // without LISTEN, the poll still answers
     const deadline = Date.now() + timeoutMs;
     const notifications = this.subscribe(paymentId);
     try {
-      let payment = known ?? (await Records.payment(this.db, paymentId));
+      let payment = known;
+      if (payment) await this.listen().catch(() => undefined);
       for (;;) {
-        if (!payment) throw new Error(`payment ${paymentId} does not exist`);
+        if (!payment) {
+          // Listening before reading: a payment made final after the read is then announced to us.
+          await this.listen().catch(() => undefined); // without LISTEN, the poll still answers
+          payment = await Records.payment(this.db, paymentId);
+          if (!payment) throw new Error(`payment ${paymentId} does not exist`);
+        }
         const left = deadline - Date.now();
         if (isFinal(payment) || left <= 0) return payment;
-        await notifications.next(Math.min(left, this.pollMs));
-        payment = await Records.payment(this.db, paymentId);
+        await notifications.next(Math.min(left, this.client ? this.listeningPollMs : this.pollMs));
+        payment = undefined;
       }
     } finally {
       notifications.close();
@@ -171,10 +180,14 @@ export class OutcomeWaiter {
       client.on("notification", (msg) => {
         if (msg.payload) for (const wake of [...(this.waiters.get(msg.payload) ?? [])]) wake();
       });
-      client.on("error", () => {
-        // Reconnect on the next wait; the poll covers the gap.
-        if (this.client === client) this.client = undefined;
-      });
+      const lost = () => {
+        if (this.client !== client) return;
+        this.client = undefined;
+        // Notifications may have been missed: every waiter reads its row again, and reconnects.
+        for (const set of [...this.waiters.values()]) for (const wake of [...set]) wake();
+      };
+      client.on("error", lost);
+      client.on("end", lost);
       await client.connect();
       await client.query(`listen ${PAYMENT_FINAL_CHANNEL}`);
       this.client = client;
