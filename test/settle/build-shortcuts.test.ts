@@ -34,7 +34,7 @@ describe("the first build reuses what /settle and the last payment already learn
     return BigInt((await suite.quay.t.server.getAccount(suite.quay.channelAccounts[0]!)).sequenceNumber());
   }
 
-  it("reuses verify's simulation, and after the account's first payment its sequence: no simulation, no account read", async () => {
+  it("reuses verify's simulation, and after the account's first payment its sequence: no simulation, no account read, one lookup", async () => {
     expect(await channelNextSequence()).toBeNull();
     const simulatedBefore = await workerCalls("simulateTransaction");
     const first = await settleOne();
@@ -44,7 +44,10 @@ describe("the first build reuses what /settle and the last payment already learn
     expect(await channelNextSequence()).toBe((await ledgerSequence()) + 1n);
 
     const readsBefore = await workerCalls("getLedgerEntries");
+    const lookupsBefore = await workerCalls("getTransaction");
     const second = await settleOne();
+    // Its outcome is asked for once, after the first ledger that closed since it was sent.
+    expect(await workerCalls("getTransaction")).toBe(lookupsBefore + 1);
     expect(await builds("known", "reused")).toBe(1);
     expect(BigInt(second.tried[0]!.sequence)).toBe(BigInt(first.tried[0]!.sequence) + 1n);
     expect(second.tried.map((a) => a.status)).toEqual(["succeeded"]);

@@ -242,7 +242,7 @@ export class SettlementEngine {
       if (sent.status === "PENDING" || sent.status === "DUPLICATE") {
         await Records.markAttempt(this.deps.db, attempt.id, "sent");
         const confirmStarted = performance.now();
-        const outcome = await this.confirm(net, attempt);
+        const outcome = await this.confirm(net, attempt, { sentAtLedger: sent.latestLedger });
         this.stage(net, "confirm", confirmStarted);
         if (outcome.kind === "expired") {
           await Records.markAttempt(this.deps.db, attempt.id, "failed", "expired");
@@ -306,9 +306,11 @@ export class SettlementEngine {
    * dead). With `resend`, an attempt found in flight (a crashed run's) is sent again once: the same
    * envelope, so it can land at most once, and one recorded but never sent lands without waiting.
    */
-  private async confirm(net: SettlementNetwork, attempt: Attempt, options: { resend?: boolean } = {}): Promise<Confirmation> {
+  private async confirm(net: SettlementNetwork, attempt: Attempt, options: { resend?: boolean; sentAtLedger?: number } = {}): Promise<Confirmation> {
     const { network } = net;
     let resend = options.resend === true && attempt.status !== "succeeded";
+    // Just sent: it cannot be in a ledger the RPC already had when it answered the send.
+    if (options.sentAtLedger !== undefined) await network.ledgerAfter(options.sentAtLedger, await this.pollInterval(network));
     for (;;) {
       // Raw: the parsed answer decodes the envelope and metadata too, and only the result is needed.
       const got = await network.call("getTransaction", () => network.rpc._getTransaction(attempt.txHash));
