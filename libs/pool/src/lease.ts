@@ -55,9 +55,9 @@ export class ChannelLeases {
    */
   private readonly signers = new Map<string, Signer>();
   /**
-   * This process's waiters by network, oldest first. A release wakes the oldest only: one freed
+   * This process's waiters by network, oldest first. A release wakes one waiter: one freed
    * account serves one waiter, and waking them all would send them all to the database for it.
-   * The poll covers other processes' releases.
+   * The oldest waiter's poll covers other processes' releases.
    */
   private readonly waiters = new Map<string, Set<Waiter>>();
 
@@ -96,7 +96,7 @@ export class ChannelLeases {
     } finally {
       queue.delete(waiter);
       // The next in line tries at once (another account may be free too) and takes over the polling.
-      oldest(queue)?.wake();
+      wakeOne(queue);
     }
   }
 
@@ -134,7 +134,7 @@ export class ChannelLeases {
       .set({ leaseOwner: null, leaseExpiresAt: null, lastUsedAt: sql`now()`, nextSequence: known.nextSequence })
       .where(and(eq(channelAccounts.id, lease.id), eq(channelAccounts.leaseOwner, lease.token)));
     const queue = this.waiters.get(lease.network);
-    if (queue) oldest(queue)?.wake();
+    if (queue) wakeOne(queue);
   }
 
   /** True while this process holds the lease (acquired, not yet released or abandoned). */
@@ -212,8 +212,24 @@ class Waiter {
     if (this.endSleep) this.endSleep();
     else this.woken = true;
   }
+
+  get asleep(): boolean {
+    return this.endSleep !== undefined;
+  }
 }
 
 function oldest(queue: Set<Waiter>): Waiter | undefined {
   return queue.values().next().value;
+}
+
+/**
+ * Wakes the oldest waiter still asleep: releases in a burst (a ledger closing frees many accounts
+ * at once) then reach as many waiters, which take the accounts in parallel. When every waiter is
+ * already looking, the oldest looks once more when its current look ends.
+ */
+function wakeOne(queue: Set<Waiter>): void {
+  for (const waiter of queue) {
+    if (waiter.asleep) return waiter.wake();
+  }
+  oldest(queue)?.wake();
 }
