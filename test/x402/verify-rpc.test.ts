@@ -4,6 +4,7 @@
  * into quay_rpc_call_duration_seconds. Against a scripted JSON-RPC server on loopback.
  */
 import { createServer } from "node:net";
+import { xdr } from "@stellar/stellar-sdk";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { FALLBACK_LEDGER_CLOSE_SECONDS, RpcResponseError, RpcUnavailableError, StellarNetwork } from "@quay/stellar";
 import { metricValue, startScriptedRpc, testMetrics, testNetwork, type ScriptedRpc } from "./fixtures";
@@ -169,6 +170,57 @@ describe("call", () => {
     const network = testNetwork(rpc.url, testMetrics());
     const own = new Error("account not found");
     await expect(network.call("getAccount", () => Promise.reject(own))).rejects.toBe(own);
+  });
+});
+
+describe("the hot calls' own JSON-RPC client", () => {
+  it("returns the call's result, timed like every other call", async () => {
+    const metrics = testMetrics();
+    const network = testNetwork(rpc.url, metrics);
+    rpc.latestLedger = 4_321;
+    expect(await network.request("getLatestLedger")).toMatchObject({ sequence: 4_321, protocolVersion: 23 });
+    expect(rpc.calls).toEqual(["getLatestLedger"]);
+    expect(await metricValue(metrics, "quay_rpc_call_duration_seconds", { method: "getLatestLedger", outcome: "ok" })).toBe(1);
+    network.close();
+  });
+
+  it("sorts failures as the SDK's calls are sorted: 5xx and 429 unavailable, 4xx and JSON-RPC errors the RPC's answer", async () => {
+    const network = testNetwork(rpc.url, testMetrics());
+    for (const status of [503, 429]) {
+      rpc.override.set("getTransaction", { httpStatus: status });
+      await expect(network.transaction("ab".repeat(32))).rejects.toMatchObject({ name: "RpcUnavailableError", reason: "http_status", retryable: true });
+    }
+    rpc.override.set("getTransaction", { httpStatus: 404 });
+    await expect(network.transaction("ab".repeat(32))).rejects.toMatchObject({ name: "RpcResponseError", code: 404 });
+    rpc.override.set("sendTransaction", { error: { code: -32602, message: "invalid parameters" } });
+    const error = await network.send("AAAA").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RpcResponseError);
+    expect(error).toMatchObject({ code: -32602, retryable: false, method: "sendTransaction" });
+    expect((error as Error).message).toContain("invalid parameters");
+    network.close();
+  });
+
+  it("gives up on a silent RPC at the deadline, and on a refused connection, with RpcUnavailableError", async () => {
+    const network = testNetwork(rpc.url, testMetrics(), { timeoutMs: 150 });
+    rpc.override.set("sendTransaction", { hang: true });
+    await expect(network.send("AAAA")).rejects.toMatchObject({ name: "RpcUnavailableError", reason: "timeout" });
+    network.close();
+    const nowhere = testNetwork(`http://127.0.0.1:${await unusedPort()}`, testMetrics());
+    await expect(nowhere.send("AAAA")).rejects.toMatchObject({ name: "RpcUnavailableError", reason: "connection" });
+  });
+
+  it("decodes a refused transaction's result", async () => {
+    const network = testNetwork(rpc.url, testMetrics());
+    const refused = new xdr.TransactionResult({
+      feeCharged: new xdr.Int64(100),
+      result: xdr.TransactionResultResult.txBadSeq(),
+      ext: new xdr.TransactionResultExt(0),
+    });
+    rpc.override.set("sendTransaction", { result: { status: "ERROR", hash: "cd".repeat(32), latestLedger: 77, latestLedgerCloseTime: "0", errorResultXdr: refused.toXDR("base64") } });
+    const sent = await network.send("AAAA");
+    expect(sent).toMatchObject({ status: "ERROR", hash: "cd".repeat(32), latestLedger: 77 });
+    expect(sent.errorResult?.result().switch().name).toBe("txBadSeq");
+    network.close();
   });
 });
 

@@ -1,9 +1,9 @@
-import { Account, rpc, Transaction, TransactionBuilder, xdr, type FeeBumpTransaction } from "@stellar/stellar-sdk";
+import { Account, rpc, Transaction, xdr, type FeeBumpTransaction } from "@stellar/stellar-sdk";
 import type { Db, DbTx } from "@quay/db";
 import type { Logger } from "@quay/log";
 import type { Metrics } from "@quay/metrics";
 import type { ChannelLeases, LeasedAccount } from "@quay/pool";
-import { RpcUnavailableError, Tx, type Signer, type StellarNetwork } from "@quay/stellar";
+import { RpcUnavailableError, Tx, type SendAnswer, type Signer, type StellarNetwork } from "@quay/stellar";
 import { bidCeiling, FeeOracle } from "./fees";
 import { isFinal, Records, type Attempt, type ConcludedAttempt, type FinalOutcome, type Payment } from "./records";
 import { ReusableSimulation } from "./reuse";
@@ -205,7 +205,7 @@ export class SettlementEngine {
     const { network } = net;
     const draft = Tx.rebuild({ clientTx, source: new Account(lease.publicKey, sequence), passphrase: network.passphrase, maxTime });
     const simStarted = performance.now();
-    const sim = await network.call("simulateTransaction", () => network.rpc.simulateTransaction(draft));
+    const sim = await network.simulate(draft);
     this.stage(net, "simulate", simStarted);
     if (!rpc.Api.isSimulationSuccess(sim)) {
       const detail = rpc.Api.isSimulationError(sim) ? sim.error : "simulation needs a restore";
@@ -236,7 +236,7 @@ export class SettlementEngine {
       if (!attempt) throw new AttemptRefused();
 
       const sendStarted = performance.now();
-      const sent = await network.call("sendTransaction", () => network.rpc.sendTransaction(bump));
+      const sent = await network.send(attempt.envelope);
       this.stage(net, "submit", sendStarted);
 
       if (sent.status === "PENDING" || sent.status === "DUPLICATE") {
@@ -313,7 +313,7 @@ export class SettlementEngine {
     if (options.sentAtLedger !== undefined) await network.ledgerAfter(options.sentAtLedger, await this.pollInterval(network));
     for (;;) {
       // Raw: the parsed answer decodes the envelope and metadata too, and only the result is needed.
-      const got = await network.call("getTransaction", () => network.rpc._getTransaction(attempt.txHash));
+      const got = await network.transaction(attempt.txHash);
       if (got.status !== rpc.Api.GetTransactionStatus.NOT_FOUND) {
         const outcome = concluded(got);
         if (outcome) return outcome;
@@ -340,8 +340,7 @@ export class SettlementEngine {
   private async resend(net: SettlementNetwork, attempt: Attempt): Promise<void> {
     const { network } = net;
     try {
-      const envelope = TransactionBuilder.fromXDR(attempt.envelope, network.passphrase);
-      const sent = await network.call("sendTransaction", () => network.rpc.sendTransaction(envelope));
+      const sent = await network.send(attempt.envelope);
       if (sent.status === "PENDING" || sent.status === "DUPLICATE") await Records.markAttempt(this.deps.db, attempt.id, "sent");
       this.deps.metrics.submissionRetries.inc({ network: network.id, cause: "resumed" });
     } catch (error) {
@@ -405,7 +404,7 @@ function concluded(got: rpc.Api.RawGetTransactionResponse): Exclude<Confirmation
   return { kind: "failed", ledger: got.ledger, feeCharged, code: inner ?? result.switch().name };
 }
 
-function errorCode(sent: rpc.Api.SendTransactionResponse): string | undefined {
+function errorCode(sent: SendAnswer): string | undefined {
   const result = sent.errorResult?.result();
   if (!result) return undefined;
   const outer = result.switch().name;

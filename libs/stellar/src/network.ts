@@ -1,6 +1,7 @@
-import { Account, Keypair, rpc, xdr } from "@stellar/stellar-sdk";
+import { Account, Keypair, rpc, xdr, type FeeBumpTransaction, type Transaction } from "@stellar/stellar-sdk";
 import type { NetworkConfig } from "@quay/config";
 import type { Metrics } from "@quay/metrics";
+import { JsonRpcAnswerError, JsonRpcClient, JsonRpcHttpError, JsonRpcMalformedError, JsonRpcTimeoutError } from "./jsonrpc";
 
 /**
  * One configured Stellar network as Quay talks to it: its RPC server (the only host Quay ever
@@ -83,6 +84,15 @@ const CONNECTION_ERROR_CODES = new Set([
   "UND_ERR_SOCKET",
 ]);
 
+/** What sendTransaction answered. */
+export interface SendAnswer {
+  readonly status: rpc.Api.SendTransactionStatus;
+  readonly hash: string;
+  readonly latestLedger: number;
+  /** Why it was refused (status ERROR). */
+  readonly errorResult?: xdr.TransactionResult;
+}
+
 interface Cached<T> {
   readonly value: T;
   readonly until: number;
@@ -96,6 +106,8 @@ export class StellarNetwork {
   readonly rpcUrl: string;
   /** The SDK server, for calls this class does not wrap; go through `call()` so they are timed and classified. */
   readonly rpc: rpc.Server;
+  /** The lean client behind the wrapped hot calls. */
+  private readonly jsonRpc: JsonRpcClient;
 
   private readonly timeoutMs: number;
   private readonly latestLedgerTtlMs: number;
@@ -122,6 +134,39 @@ export class StellarNetwork {
     this.rpc = new rpc.Server(config.rpcUrl, { allowHttp: new URL(config.rpcUrl).protocol === "http:" });
     // The axios client then drops the socket at the deadline too, instead of leaving it to linger.
     this.rpc.httpClient.defaults.timeout = this.timeoutMs;
+    this.jsonRpc = new JsonRpcClient(config.rpcUrl);
+  }
+
+  /** One JSON-RPC call on the lean client, timed and classified like `call()`; its raw `result`. */
+  async request<T>(method: string, params?: Record<string, unknown>): Promise<T> {
+    return this.call(method, () => this.jsonRpc.request<T>(method, params, this.timeoutMs));
+  }
+
+  /** simulateTransaction, parsed by the SDK. */
+  async simulate(tx: Transaction | FeeBumpTransaction): Promise<rpc.Api.SimulateTransactionResponse> {
+    const raw = await this.request<rpc.Api.RawSimulateTransactionResponse>("simulateTransaction", { transaction: tx.toXDR() });
+    return rpc.parseRawSimulation(raw);
+  }
+
+  /** sendTransaction of an envelope already encoded (base64 XDR); the refusal's result decoded. */
+  async send(envelope: string): Promise<SendAnswer> {
+    const raw = await this.request<rpc.Api.RawSendTransactionResponse>("sendTransaction", { transaction: envelope });
+    return {
+      status: raw.status,
+      hash: raw.hash,
+      latestLedger: raw.latestLedger,
+      ...(raw.errorResultXdr ? { errorResult: xdr.TransactionResult.fromXDR(raw.errorResultXdr, "base64") } : {}),
+    };
+  }
+
+  /** getTransaction as the RPC sends it: the envelope and metadata stay undecoded. */
+  async transaction(hash: string): Promise<rpc.Api.RawGetTransactionResponse> {
+    return this.request<rpc.Api.RawGetTransactionResponse>("getTransaction", { hash });
+  }
+
+  /** Closes kept-alive connections (on shutdown). */
+  close(): void {
+    this.jsonRpc.close();
   }
 
   /**
@@ -174,7 +219,7 @@ export class StellarNetwork {
   async latestLedger(options: { maxAgeMs?: number } = {}): Promise<number> {
     const cached = this.latest;
     if (cached && this.now() - cached.at < (options.maxAgeMs ?? this.latestLedgerTtlMs)) return cached.value;
-    this.latestInFlight ??= this.call("getLatestLedger", () => this.rpc.getLatestLedger())
+    this.latestInFlight ??= this.request<rpc.Api.GetLatestLedgerResponse>("getLatestLedger")
       .then((answer) => {
         this.latest = { value: answer.sequence, at: this.now() };
         return answer.sequence;
@@ -239,9 +284,17 @@ export class StellarNetwork {
 
   private classify(method: string, error: unknown, timeoutMs: number): Error {
     if (error instanceof RpcUnavailableError || error instanceof RpcResponseError) return error;
-    if (error instanceof CallTimeout) {
+    if (error instanceof CallTimeout || error instanceof JsonRpcTimeoutError) {
       return new RpcUnavailableError(this.id, method, "timeout", `no answer within ${timeoutMs} ms`);
     }
+    if (error instanceof JsonRpcHttpError) {
+      return error.status >= 500 || error.status === 429
+        ? new RpcUnavailableError(this.id, method, "http_status", `HTTP ${error.status}`)
+        : new RpcResponseError(this.id, method, error.status, `HTTP ${error.status}`);
+    }
+    if (error instanceof JsonRpcAnswerError) return new RpcResponseError(this.id, method, error.code, truncate(error.message));
+    // A proxy or a wrong URL answering something else: as with a 5xx, the RPC is not there.
+    if (error instanceof JsonRpcMalformedError) return new RpcUnavailableError(this.id, method, "http_status", error.message);
     if (isHttpClientError(error)) {
       const status = error.response?.status;
       if (status !== undefined) {

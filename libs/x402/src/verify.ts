@@ -109,7 +109,7 @@ async function verify(context: VerifierContext, body: unknown): Promise<VerifyOu
 
       const ledgerSeconds = net.network.ledgerCloseSeconds(); // never rejects; overlaps the simulation
       const simulation = Simulation.requireSuccess(
-        await net.network.call("simulateTransaction", () => net.network.rpc.simulateTransaction(transaction)),
+        await net.network.simulate(transaction),
         payer,
       );
       Simulation.requireFeeWithin(BigInt(transaction.fee), simulation, net.maxFeeStroops, payer);
