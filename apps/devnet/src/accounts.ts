@@ -1,12 +1,14 @@
-import { Asset, Keypair, StrKey, xdr } from "@stellar/stellar-sdk";
-import type { LedgerState } from "./state";
+import { Asset, xdr } from "@stellar/stellar-sdk";
+import { namedKey, type LedgerState } from "./state";
+import { StrKeys } from "./strkeys";
 
 /**
  * Classic account and trustline entries as the network stores them (real XDR in LedgerState), so
  * the Soroban host's SAC reads the same balances the classic operations move.
  *
  * Stored XDR objects are shared between a state and its forks, so every reader here returns a
- * copy and every writer stores a fresh object: nothing is ever mutated in place.
+ * copy (but `peek`, for read-only checks) and every writer stores a fresh object: nothing is ever
+ * mutated in place.
  */
 export namespace Accounts {
   export const INT64_MAX = 9_223_372_036_854_775_807n;
@@ -14,15 +16,17 @@ export namespace Accounts {
   export const AUTHORIZED_FLAG = 1;
 
   export function key(accountId: string): xdr.LedgerKey {
-    return xdr.LedgerKey.account(new xdr.LedgerKeyAccount({ accountId: Keypair.fromPublicKey(accountId).xdrAccountId() }));
+    return namedKey(`account ${accountId}`, () => xdr.LedgerKey.account(new xdr.LedgerKeyAccount({ accountId: StrKeys.accountId(accountId) })));
   }
 
   export function trustlineKey(accountId: string, asset: Asset): xdr.LedgerKey {
-    return xdr.LedgerKey.trustline(
-      new xdr.LedgerKeyTrustLine({
-        accountId: Keypair.fromPublicKey(accountId).xdrAccountId(),
-        asset: asset.toTrustLineXDRObject(),
-      }),
+    return namedKey(`trustline ${accountId} ${asset.getCode()}:${asset.getIssuer()}`, () =>
+      xdr.LedgerKey.trustline(
+        new xdr.LedgerKeyTrustLine({
+          accountId: StrKeys.accountId(accountId),
+          asset: StrKeys.trustLineAsset(asset),
+        }),
+      ),
     );
   }
 
@@ -31,18 +35,26 @@ export namespace Accounts {
     return stored ? clone(stored.entry).data().account() : undefined;
   }
 
+  /**
+   * The stored account itself, for read-only checks (validation looks at the same accounts on every
+   * admission and ledger close, where a copy is waste). Never modify it: `load` gives a copy to change.
+   */
+  export function peek(state: LedgerState, accountId: string): xdr.AccountEntry | undefined {
+    return state.get(key(accountId))?.entry.data().account();
+  }
+
   export function loadTrustline(state: LedgerState, accountId: string, asset: Asset): xdr.TrustLineEntry | undefined {
     const stored = state.get(trustlineKey(accountId, asset));
     return stored ? clone(stored.entry).data().trustLine() : undefined;
   }
 
   export function store(state: LedgerState, account: xdr.AccountEntry, ledgerSeq: number): void {
-    const id = StrKey.encodeEd25519PublicKey(account.accountId().ed25519());
+    const id = StrKeys.encodeAccount(account.accountId().ed25519());
     state.put(key(id), entry(xdr.LedgerEntryData.account(account), ledgerSeq));
   }
 
   export function storeTrustline(state: LedgerState, line: xdr.TrustLineEntry, asset: Asset, ledgerSeq: number): void {
-    const id = StrKey.encodeEd25519PublicKey(line.accountId().ed25519());
+    const id = StrKeys.encodeAccount(line.accountId().ed25519());
     state.put(trustlineKey(id, asset), entry(xdr.LedgerEntryData.trustline(line), ledgerSeq));
   }
 
@@ -53,7 +65,7 @@ export namespace Accounts {
   /** A new account as createAccount makes it: sequence number = ledger << 32, master weight 1. */
   export function create(accountId: string, balance: bigint, ledgerSeq: number): xdr.AccountEntry {
     return new xdr.AccountEntry({
-      accountId: Keypair.fromPublicKey(accountId).xdrAccountId(),
+      accountId: StrKeys.accountId(accountId),
       balance: xdr.Int64.fromString(balance.toString()),
       seqNum: xdr.Int64.fromString((BigInt(ledgerSeq) << 32n).toString()),
       numSubEntries: 0,
@@ -68,8 +80,8 @@ export namespace Accounts {
 
   export function newTrustline(accountId: string, asset: Asset, limit: bigint, balance: bigint): xdr.TrustLineEntry {
     return new xdr.TrustLineEntry({
-      accountId: Keypair.fromPublicKey(accountId).xdrAccountId(),
-      asset: asset.toTrustLineXDRObject(),
+      accountId: StrKeys.accountId(accountId),
+      asset: StrKeys.trustLineAsset(asset),
       balance: xdr.Int64.fromString(balance.toString()),
       limit: xdr.Int64.fromString(limit.toString()),
       flags: AUTHORIZED_FLAG,

@@ -1,4 +1,4 @@
-import { hash, xdr } from "@stellar/stellar-sdk";
+import { xdr } from "@stellar/stellar-sdk";
 import { Accounts } from "./accounts";
 import { Envelopes } from "./envelope";
 import type { ParsedTx } from "./envelope";
@@ -7,6 +7,7 @@ import type { DevnetLogger } from "./logger";
 import { Meta } from "./meta";
 import { ClassicOps } from "./ops/classic";
 import { OpResults, Results } from "./results";
+import { sha256 } from "./sha256";
 import type { ExecuteSorobanOp, LedgerInfo } from "./soroban/host";
 import type { LedgerState } from "./state";
 
@@ -172,7 +173,7 @@ function runOperation(op: xdr.Operation, tx: ParsedTx, state: LedgerState, ctx: 
   const returnValue = out.returnValue ?? xdr.ScVal.scvVoid();
   const result =
     opType === "invokeHostFunction"
-      ? OpResults.invokeSuccess(hash(new xdr.InvokeHostFunctionSuccessPreImage({ returnValue, events: out.events }).toXDR()))
+      ? OpResults.invokeSuccess(sha256(new xdr.InvokeHostFunctionSuccessPreImage({ returnValue, events: out.events }).toXDR()))
       : opType === "extendFootprintTtl"
         ? OpResults.extendSuccess()
         : OpResults.restoreSuccess();

@@ -1,5 +1,9 @@
-import { FeeBumpTransaction, StrKey, TransactionBuilder, xdr } from "@stellar/stellar-sdk";
+import { FeeBumpTransaction, TransactionBuilder, xdr } from "@stellar/stellar-sdk";
 import type { Transaction } from "@stellar/stellar-sdk";
+import { BoundedCache } from "./bounded-cache";
+import { sha256 } from "./sha256";
+import { StrKeys } from "./strkeys";
+import { TxHashes } from "./tx-hash";
 
 /** A transaction envelope the devnet cannot decode: the RPC answers it with invalid params. */
 export class EnvelopeError extends Error {
@@ -57,21 +61,25 @@ export namespace Envelopes {
     let parsed: Transaction | FeeBumpTransaction;
     try {
       envelope = xdr.TransactionEnvelope.fromXDR(envelopeXdr, "base64");
+      // The SDK's reading of the envelope is also its well-formedness check: what it refuses, the devnet refuses.
       parsed = TransactionBuilder.fromXDR(envelope, networkPassphrase);
     } catch (err) {
       throw new EnvelopeError(`invalid transaction envelope: ${(err as Error).message}`);
     }
+    const bytes = envelope.toXDR();
+    const networkId = networkIdOf(networkPassphrase);
     if (parsed instanceof FeeBumpTransaction) {
       const fb = envelope.feeBump();
-      const inner = innerOf(parsed.innerTransaction, fb.tx().innerTx().v1());
+      const hashes = TxHashes.feeBump(networkId, bytes, fb);
+      const inner = innerOf(hashes.inner, fb.tx().innerTx().v1());
       const fee = BigInt(fb.tx().fee().toString());
       const feeSource = muxedToAccountId(fb.tx().feeSource());
       return {
         envelope,
-        envelopeXdr: envelope.toXDR("base64"),
-        hash: parsed.hash().toString("hex"),
+        envelopeXdr: bytes.toString("base64"),
+        hash: hashes.outer.toString("hex"),
         inner,
-        feeBump: { feeSource, fee, hash: parsed.hash(), signatures: fb.signatures() },
+        feeBump: { feeSource, fee, hash: hashes.outer, signatures: fb.signatures() },
         feeSource,
         feeBid: fee,
         feeOps: inner.operations.length + 1,
@@ -80,11 +88,11 @@ export namespace Envelopes {
       };
     }
     const v1 = envelope.switch() === xdr.EnvelopeType.envelopeTypeTx() ? envelope.v1() : undefined;
-    const inner = v1 ? innerOf(parsed, v1) : innerOfV0(parsed, envelope.v0());
+    const inner = v1 ? innerOf(TxHashes.v1(networkId, bytes, v1), v1) : innerOfV0(parsed, envelope.v0());
     return {
       envelope,
-      envelopeXdr: envelope.toXDR("base64"),
-      hash: parsed.hash().toString("hex"),
+      envelopeXdr: bytes.toString("base64"),
+      hash: inner.hash.toString("hex"),
       inner,
       feeSource: inner.source,
       feeBid: inner.fee,
@@ -110,16 +118,27 @@ export namespace Envelopes {
 
 export function muxedToAccountId(account: xdr.MuxedAccount): string {
   if (account.switch() === xdr.CryptoKeyType.keyTypeMuxedEd25519()) {
-    return StrKey.encodeEd25519PublicKey(account.med25519().ed25519());
+    return StrKeys.encodeAccount(account.med25519().ed25519());
   }
-  return StrKey.encodeEd25519PublicKey(account.ed25519());
+  return StrKeys.encodeAccount(account.ed25519());
+}
+
+const networkIds = new BoundedCache<string, Buffer>(16);
+
+function networkIdOf(passphrase: string): Buffer {
+  let id = networkIds.get(passphrase);
+  if (!id) {
+    id = sha256(Buffer.from(passphrase));
+    networkIds.set(passphrase, id);
+  }
+  return id;
 }
 
 function isSorobanTx(inner: InnerTx): boolean {
   return inner.sorobanData !== undefined || inner.operations.some(Envelopes.isSorobanOp);
 }
 
-function innerOf(parsed: Transaction, v1: xdr.TransactionV1Envelope): InnerTx {
+function innerOf(hash: Buffer, v1: xdr.TransactionV1Envelope): InnerTx {
   const tx = v1.tx();
   const cond = tx.cond();
   let timeBounds: xdr.TimeBounds | null | undefined;
@@ -141,7 +160,7 @@ function innerOf(parsed: Transaction, v1: xdr.TransactionV1Envelope): InnerTx {
   }
   const sorobanData = tx.ext().switch() === 1 ? tx.ext().sorobanData() : undefined;
   return {
-    hash: parsed.hash(),
+    hash,
     signatures: v1.signatures(),
     source: muxedToAccountId(tx.sourceAccount()),
     seqNum: BigInt(tx.seqNum().toString()),
@@ -162,9 +181,10 @@ function innerOfV0(parsed: Transaction, v0: xdr.TransactionV0Envelope): InnerTx 
   const tx = v0.tx();
   const timeBounds = tx.timeBounds();
   return {
-    hash: parsed.hash(),
+    // Rare enough to leave to the SDK, which rebuilds the v1 form a v0 transaction is signed as.
+    hash: sha256(parsed.signatureBase()),
     signatures: v0.signatures(),
-    source: StrKey.encodeEd25519PublicKey(tx.sourceAccountEd25519()),
+    source: StrKeys.encodeAccount(tx.sourceAccountEd25519()),
     seqNum: BigInt(tx.seqNum().toString()),
     fee: BigInt(tx.fee()),
     operations: tx.operations(),

@@ -1,4 +1,6 @@
-import { Address, Asset, StrKey, nativeToScVal, xdr } from "@stellar/stellar-sdk";
+import { Asset, nativeToScVal, xdr } from "@stellar/stellar-sdk";
+import { BoundedCache } from "./bounded-cache";
+import { StrKeys } from "./strkeys";
 
 /**
  * CAP-67 (protocol 23) events for classic activity: payments and account creation emit the asset's
@@ -32,13 +34,27 @@ export namespace ClassicEvents {
     return new xdr.ContractEvent({
       ext: new xdr.ExtensionPoint(0),
       // The typings declare ContractId as Opaque[]; at runtime it is the 32-byte Buffer.
-      contractId: StrKey.decodeContract(asset.contractId(passphrase)) as unknown as xdr.ContractId,
+      contractId: sacId(asset, passphrase) as unknown as xdr.ContractId,
       type: xdr.ContractEventType.contract(),
       body: new xdr.ContractEventBody(0, new xdr.ContractEventV0({ topics, data: nativeToScVal(amount, { type: "i128" }) })),
     });
   }
 
-  const addr = (account: string): xdr.ScVal => Address.fromString(account).toScVal();
+  const addr = (account: string): xdr.ScVal => StrKeys.scVal(account);
+
+  /** SAC ids by network and asset: deriving one takes two hashes and a strkey round trip, for every fee event. */
+  const sacIds = new BoundedCache<string, Buffer>(1_024);
+
+  /** `StrKey.decodeContract(asset.contractId(passphrase))` */
+  function sacId(asset: Asset, passphrase: string): Buffer {
+    const id = `${passphrase}\n${asset.isNative() ? "native" : `${asset.getCode()}:${asset.getIssuer()}`}`;
+    let raw = sacIds.get(id);
+    if (!raw) {
+      raw = StrKeys.contractBytes(asset.contractId(passphrase));
+      sacIds.set(id, raw);
+    }
+    return Buffer.from(raw);
+  }
 
   /** SEP-11 asset string, as the SAC names assets in its events. */
   function assetName(asset: Asset): xdr.ScVal {

@@ -1,6 +1,8 @@
-import { StrKey, hash, xdr } from "@stellar/stellar-sdk";
+import { xdr } from "@stellar/stellar-sdk";
 import type { AppliedTx } from "./apply";
 import { int64 } from "./results";
+import { sha256 } from "./sha256";
+import { StrKeys } from "./strkeys";
 
 /** A transaction as it landed: its ledger, position and everything it produced. */
 export interface TxRecord {
@@ -133,7 +135,7 @@ function eventsOf(tx: TxRecord): EventRecord[] {
         opIndex,
         txHash: tx.hash,
         type: event.type() === xdr.ContractEventType.system() ? "system" : "contract",
-        contractId: contractId ? StrKey.encodeContract(contractId as unknown as Buffer) : "",
+        contractId: contractId ? StrKeys.encodeContract(contractId as unknown as Buffer) : "",
         topics: body.topics().map((t) => t.toXDR("base64")),
         value: body.data().toXDR("base64"),
         inSuccessfulContractCall: true,
@@ -159,8 +161,8 @@ export namespace Headers {
     maxTxSetSize: number;
     feePool: bigint;
   }): { header: xdr.LedgerHeader; hash: Buffer } {
-    const txSetHash = hash(Buffer.concat(input.txHashes.map((h) => Buffer.from(h, "hex"))));
-    const resultsHash = hash(Buffer.concat(input.results.map((r) => r.toXDR())));
+    const txSetHash = sha256(Buffer.concat(input.txHashes.map((h) => Buffer.from(h, "hex"))));
+    const resultsHash = sha256(Buffer.concat(input.results.map((r) => r.toXDR())));
     const header = new xdr.LedgerHeader({
       ledgerVersion: input.protocolVersion,
       previousLedgerHash: input.previousHash,
@@ -171,7 +173,7 @@ export namespace Headers {
         ext: xdr.StellarValueExt.stellarValueBasic(),
       }),
       txSetResultHash: resultsHash,
-      bucketListHash: hash(Buffer.concat([input.previousHash, txSetHash, resultsHash])),
+      bucketListHash: sha256(Buffer.concat([input.previousHash, txSetHash, resultsHash])),
       ledgerSeq: input.sequence,
       totalCoins: int64(TOTAL_COINS),
       feePool: int64(input.feePool),
@@ -184,7 +186,7 @@ export namespace Headers {
       skipList: [Buffer.alloc(32), Buffer.alloc(32), Buffer.alloc(32), Buffer.alloc(32)],
       ext: new xdr.LedgerHeaderExt(0),
     });
-    return { header, hash: hash(header.toXDR()) };
+    return { header, hash: sha256(header.toXDR()) };
   }
 
   export function historyEntry(record: LedgerRecord): xdr.LedgerHeaderHistoryEntry {

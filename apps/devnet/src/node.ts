@@ -1,4 +1,4 @@
-import { Account, Asset, Keypair, Operation, StrKey, TransactionBuilder, hash, xdr } from "@stellar/stellar-sdk";
+import { Account, Asset, Keypair, Operation, StrKey, TransactionBuilder, xdr } from "@stellar/stellar-sdk";
 import { Accounts } from "./accounts";
 import { applyTransaction } from "./apply";
 import type { AppliedTx } from "./apply";
@@ -12,6 +12,7 @@ import { Headers, History } from "./history";
 import type { LedgerRecord, TxRecord } from "./history";
 import { Fees, TxQueue } from "./queue";
 import { Results } from "./results";
+import { sha256 } from "./sha256";
 import type { ExecuteSorobanOp, LedgerInfo } from "./soroban/host";
 import { LedgerState } from "./state";
 import { Validation } from "./validation";
@@ -72,7 +73,7 @@ export class DevnetNode {
     private readonly soroban: SorobanHost | undefined,
   ) {
     this.history = new History(config.retentionLedgers);
-    this.networkId = hash(Buffer.from(config.networkPassphrase));
+    this.networkId = sha256(Buffer.from(config.networkPassphrase));
     this.root = Keypair.master(config.networkPassphrase);
     this.genesis();
   }

@@ -1,5 +1,6 @@
-import { StrKey, xdr } from "@stellar/stellar-sdk";
+import { xdr } from "@stellar/stellar-sdk";
 import { verifyEd25519 } from "./ed25519";
+import { StrKeys } from "./strkeys";
 
 /**
  * Checks which accounts signed a transaction hash, tracking which signatures were used so that
@@ -19,21 +20,20 @@ export class SignatureChecker {
 
   checkAccount(accountId: string, masterWeight: number, threshold: number): boolean {
     if (masterWeight === 0 || masterWeight < threshold) return false;
-    return this.signedBy(accountId);
+    return this.signedBy(StrKeys.accountBytes(accountId));
   }
 
   /** PreconditionsV2.extraSigners: only ed25519 signer keys are modelled. */
   checkSignerKey(key: xdr.SignerKey): boolean {
     if (key.switch() !== xdr.SignerKeyType.signerKeyTypeEd25519()) return false;
-    return this.signedBy(StrKey.encodeEd25519PublicKey(key.ed25519()));
+    return this.signedBy(key.ed25519());
   }
 
   allUsed(): boolean {
     return this.used.every(Boolean);
   }
 
-  private signedBy(accountId: string): boolean {
-    const publicKey = StrKey.decodeEd25519PublicKey(accountId);
+  private signedBy(publicKey: Buffer): boolean {
     const hint = publicKey.subarray(28);
     let found = false;
     this.signatures.forEach((sig, i) => {

@@ -1,4 +1,5 @@
-import { xdr } from "@stellar/stellar-sdk";
+import type { xdr } from "@stellar/stellar-sdk";
+import { BoundedCache } from "./bounded-cache";
 
 /**
  * The devnet's ledger: every entry keyed by its LedgerKey XDR (base64), with the live-until ledger
@@ -7,14 +8,50 @@ import { xdr } from "@stellar/stellar-sdk";
  * `fork()` gives a copy-on-write view: a transaction applies against a fork and is committed only
  * when it succeeds, so a failed transaction leaves nothing behind, as on the real network.
  * Simulation runs against a fork that is simply dropped.
+ *
+ * Keys and stored entries are values: nothing modifies one in place once it has been built (writers
+ * store fresh objects), which is what lets a key's id and an entry's size be worked out only once.
  */
 export interface StoredEntry {
   readonly entry: xdr.LedgerEntry;
   readonly liveUntilLedgerSeq?: number;
 }
 
+const ids = new WeakMap<xdr.LedgerKey, string>();
+const sizes = new WeakMap<xdr.LedgerEntry, number>();
+/** Ids of keys built from a name (see namedKey): the same accounts and contracts come back every payment. */
+const namedIds = new BoundedCache<string, string>(16_384);
+
+/** The key's XDR in base64, encoded once per key object (a storage access asks for it several times). */
 export function keyId(key: xdr.LedgerKey): string {
-  return key.toXDR("base64");
+  let id = ids.get(key);
+  if (id === undefined) {
+    id = key.toXDR("base64");
+    ids.set(key, id);
+  }
+  return id;
+}
+
+/**
+ * `build()`, whose id is remembered under `name`; the name must determine the key completely (e.g.
+ * the builder and its account id), so a key named again is not encoded again.
+ */
+export function namedKey(name: string, build: () => xdr.LedgerKey): xdr.LedgerKey {
+  const key = build();
+  const id = namedIds.get(name);
+  if (id === undefined) namedIds.set(name, keyId(key));
+  else ids.set(key, id);
+  return key;
+}
+
+/** The entry's XDR size in bytes, measured once per entry object (what reads, writes and rent are priced on). */
+export function entrySize(entry: xdr.LedgerEntry): number {
+  let size = sizes.get(entry);
+  if (size === undefined) {
+    size = entry.toXDR().length;
+    sizes.set(entry, size);
+  }
+  return size;
 }
 
 export class LedgerState {
@@ -34,7 +71,11 @@ export class LedgerState {
   }
 
   put(key: xdr.LedgerKey, entry: xdr.LedgerEntry, liveUntilLedgerSeq?: number): void {
-    this.own.set(keyId(key), liveUntilLedgerSeq === undefined ? { entry } : { entry, liveUntilLedgerSeq });
+    this.putById(keyId(key), entry, liveUntilLedgerSeq);
+  }
+
+  putById(id: string, entry: xdr.LedgerEntry, liveUntilLedgerSeq?: number): void {
+    this.own.set(id, liveUntilLedgerSeq === undefined ? { entry } : { entry, liveUntilLedgerSeq });
   }
 
   delete(key: xdr.LedgerKey): void {

@@ -41,7 +41,7 @@ export namespace Validation {
     if (fb.fee < minFee || tx.inclusionBid * innerOps < innerInclusion * (innerOps + 1n)) {
       return outer("txInsufficientFee");
     }
-    const feeSource = Accounts.load(ctx.state, fb.feeSource);
+    const feeSource = Accounts.peek(ctx.state, fb.feeSource);
     if (!feeSource) return outer("txNoAccount");
     const checker = new SignatureChecker(fb.hash, fb.signatures);
     const t = Accounts.thresholds(feeSource);
@@ -86,7 +86,7 @@ function checkInner(tx: InnerTx, ctx: ValidationContext, opts: { chargesFee: boo
     return { code: "txInsufficientFee" };
   }
 
-  const source = Accounts.load(ctx.state, tx.source);
+  const source = Accounts.peek(ctx.state, tx.source);
   if (!source) return { code: "txNoAccount" };
   const current = Accounts.seqNum(source);
   const seqOk =
@@ -114,7 +114,7 @@ function checkInner(tx: InnerTx, ctx: ValidationContext, opts: { chargesFee: boo
 function checkOperation(op: xdr.Operation, txSource: string, ctx: ValidationContext, checker: SignatureChecker): xdr.OperationResult | undefined {
   const opType = Envelopes.operationType(op);
   const opSource = Envelopes.opSource(op, txSource);
-  const account = Accounts.load(ctx.state, opSource);
+  const account = Accounts.peek(ctx.state, opSource);
   if (!account) return OpResults.noAccount();
   const t = Accounts.thresholds(account);
   const needed = Validation.thresholdOf(opType) === "low" ? t.low : t.medium;

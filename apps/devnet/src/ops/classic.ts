@@ -1,9 +1,10 @@
-import { Asset, StrKey, xdr } from "@stellar/stellar-sdk";
+import { Asset, xdr } from "@stellar/stellar-sdk";
 import { Accounts } from "../accounts";
 import { muxedToAccountId } from "../envelope";
 import { ClassicEvents } from "../events";
 import { OpResults } from "../results";
 import type { LedgerState } from "../state";
+import { StrKeys } from "../strkeys";
 
 export interface ClassicOpContext {
   readonly state: LedgerState;
@@ -35,7 +36,7 @@ export namespace ClassicOps {
     switch (body.switch().name) {
       case "createAccount": {
         const o = body.createAccountOp();
-        const dest = StrKey.encodeEd25519PublicKey(o.destination().ed25519());
+        const dest = StrKeys.encodeAccount(o.destination().ed25519());
         if (BigInt(o.startingBalance().toString()) < 0n || dest === opSource) return OpResults.createAccount("createAccountMalformed");
         return undefined;
       }
@@ -95,7 +96,7 @@ export namespace ClassicOps {
 
 function createAccount(op: xdr.CreateAccountOp, ctx: ClassicOpContext): OpOutcome {
   const fail = (code: OpResults.CreateAccountCode): OpOutcome => ({ result: OpResults.createAccount(code), events: [] });
-  const dest = StrKey.encodeEd25519PublicKey(op.destination().ed25519());
+  const dest = StrKeys.encodeAccount(op.destination().ed25519());
   const amount = BigInt(op.startingBalance().toString());
   if (Accounts.load(ctx.state, dest)) return fail("createAccountAlreadyExist");
   if (amount < 2n * ctx.baseReserve) return fail("createAccountLowReserve");

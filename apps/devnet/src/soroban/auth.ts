@@ -1,6 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { Address, hash, StrKey, xdr } from "@stellar/stellar-sdk";
+import { xdr } from "@stellar/stellar-sdk";
 import { verifyEd25519 } from "../ed25519";
+import { sha256 } from "../sha256";
+import { StrKeys } from "../strkeys";
 import { HostError } from "./errors";
 import type { HostMode, LedgerInfo } from "./host";
 import { Keys } from "./keys";
@@ -45,7 +47,7 @@ export class AuthManager {
   }
 
   requireAuth(address: string, fn: xdr.SorobanAuthorizedFunction, frame: AuthFrame): void {
-    if (StrKey.isValidContract(address) && frame.invoker === address) return;
+    if (StrKeys.isContract(address) && frame.invoker === address) return;
     if (this.mode === "recording") this.record(address, fn, frame.depth);
     else this.enforce(address, fn, frame.depth);
   }
@@ -82,7 +84,7 @@ export class AuthManager {
     const nonce = isSource ? undefined : randomNonce();
     if (nonce) {
       this.signatureChecks++;
-      if (StrKey.isValidEd25519PublicKey(address)) this.storage.get(Keys.account(address));
+      if (StrKeys.isAccount(address)) this.storage.get(Keys.account(address));
       // The signer picks the expiration later; rent is reserved for the longest one allowed.
       this.writeNonce(address, nonce, this.ledger.sequence + this.ledger.maxEntryTtl - 1);
     }
@@ -101,7 +103,7 @@ export class AuthManager {
     if (this.storage.get(nonceKey)) {
       throw HostError.host("Auth", "ExistingValue", `nonce already exists for address ${address}`);
     }
-    const payload = hash(
+    const payload = sha256(
       xdr.HashIdPreimage.envelopeTypeSorobanAuthorization(
         new xdr.HashIdPreimageSorobanAuthorization({
           networkId: this.ledger.networkId,
@@ -112,7 +114,7 @@ export class AuthManager {
       ).toXDR(),
     );
     this.signatureChecks++;
-    if (StrKey.isValidEd25519PublicKey(address)) this.checkAccountSignatures(address, creds.signature(), payload);
+    if (StrKeys.isAccount(address)) this.checkAccountSignatures(address, creds.signature(), payload);
     else throw HostError.host("Auth", "InvalidAction", `contract ${address} has no __check_auth on this devnet`);
     this.writeNonce(address, creds.nonce(), expiration);
   }
@@ -197,7 +199,7 @@ function sameFunction(required: xdr.SorobanAuthorizedFunction, authorized: xdr.S
 function describe(fn: xdr.SorobanAuthorizedFunction): string {
   if (fn.switch() === xdr.SorobanAuthorizedFunctionType.sorobanAuthorizedFunctionTypeContractFn()) {
     const c = fn.contractFn();
-    return `${Address.fromScAddress(c.contractAddress()).toString()}.${c.functionName().toString()}`;
+    return `${StrKeys.fromScAddress(c.contractAddress())}.${c.functionName().toString()}`;
   }
   return "create contract";
 }
@@ -219,7 +221,7 @@ class EnforcedEntry {
   constructor(readonly entry: xdr.SorobanAuthorizationEntry, sourceAccount: string) {
     const creds = entry.credentials();
     this.isSource = creds.switch() === xdr.SorobanCredentialsType.sorobanCredentialsSourceAccount();
-    this.address = this.isSource ? sourceAccount : Address.fromScAddress(creds.address().address()).toString();
+    this.address = this.isSource ? sourceAccount : StrKeys.fromScAddress(creds.address().address());
   }
 
   rootMatches(fn: xdr.SorobanAuthorizedFunction): boolean {
@@ -293,7 +295,7 @@ class RecordedEntry {
     const credentials = this.nonce
       ? xdr.SorobanCredentials.sorobanCredentialsAddress(
           new xdr.SorobanAddressCredentials({
-            address: Address.fromString(this.address).toScAddress(),
+            address: StrKeys.scAddress(this.address),
             nonce: this.nonce,
             signatureExpirationLedger: 0,
             signature: xdr.ScVal.scvVoid(),

@@ -1,4 +1,5 @@
-import { Address, Asset, hash, StrKey, xdr } from "@stellar/stellar-sdk";
+import { Address, Asset, StrKey, xdr } from "@stellar/stellar-sdk";
+import { sha256 } from "../sha256";
 import { sacInstanceVal } from "./contracts/sac";
 import { HostError } from "./errors";
 import { Keys } from "./keys";
@@ -7,7 +8,7 @@ import type { HostRuntime } from "./runtime";
 /** Contract ids exactly as the network derives them: sha256 of a `HashIdPreimage` contractId. */
 export function contractIdFromPreimage(networkId: Buffer, preimage: xdr.ContractIdPreimage): string {
   const full = xdr.HashIdPreimage.envelopeTypeContractId(new xdr.HashIdPreimageContractId({ networkId, contractIdPreimage: preimage }));
-  return StrKey.encodeContract(hash(full.toXDR()));
+  return StrKey.encodeContract(sha256(full.toXDR()));
 }
 
 /** The SAC address of a classic asset on a network (what `asset.contractId(passphrase)` gives). */
@@ -22,7 +23,7 @@ export function uploadWasm(rt: HostRuntime, code: Buffer): xdr.ScVal {
   if (code.length < 8 || !code.subarray(0, 4).equals(WASM_MAGIC)) {
     throw HostError.host("WasmVm", "InvalidInput", "uploaded code is not a Wasm module");
   }
-  const codeHash = hash(code);
+  const codeHash = sha256(code);
   const key = Keys.code(codeHash);
   if (!rt.storage.get(key)) {
     const entry = new xdr.LedgerEntry({

@@ -1,4 +1,5 @@
-import { Address, xdr } from "@stellar/stellar-sdk";
+import { xdr } from "@stellar/stellar-sdk";
+import { StrKeys } from "../strkeys";
 import { AuthManager } from "./auth";
 import { resolveContract } from "./contracts/registry";
 import { createContract, uploadWasm } from "./deploy";
@@ -75,7 +76,7 @@ function runHostFunction(rt: HostRuntime, fn: xdr.HostFunction): xdr.ScVal {
   switch (fn.switch()) {
     case xdr.HostFunctionType.hostFunctionTypeInvokeContract(): {
       const call = fn.invokeContract();
-      const contract = Address.fromScAddress(call.contractAddress()).toString();
+      const contract = StrKeys.fromScAddress(call.contractAddress());
       return rt.callContract(contract, call.functionName().toString(), call.args());
     }
     case xdr.HostFunctionType.hostFunctionTypeCreateContract(): {

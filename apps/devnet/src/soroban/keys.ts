@@ -1,15 +1,19 @@
-import { Address, Asset, xdr } from "@stellar/stellar-sdk";
+import { Asset, xdr } from "@stellar/stellar-sdk";
+import { namedKey } from "../state";
+import { StrKeys } from "../strkeys";
 
 /** LedgerKey builders for every entry the host touches. */
 export namespace Keys {
   export function contractData(contract: string, key: xdr.ScVal, durability: xdr.ContractDataDurability): xdr.LedgerKey {
     return xdr.LedgerKey.contractData(
-      new xdr.LedgerKeyContractData({ contract: Address.fromString(contract).toScAddress(), key, durability }),
+      new xdr.LedgerKeyContractData({ contract: StrKeys.scAddress(contract), key, durability }),
     );
   }
 
   export function instance(contractId: string): xdr.LedgerKey {
-    return contractData(contractId, xdr.ScVal.scvLedgerKeyContractInstance(), xdr.ContractDataDurability.persistent());
+    return namedKey(`host instance ${contractId}`, () =>
+      contractData(contractId, xdr.ScVal.scvLedgerKeyContractInstance(), xdr.ContractDataDurability.persistent()),
+    );
   }
 
   export function code(hash: Buffer): xdr.LedgerKey {
@@ -17,15 +21,19 @@ export namespace Keys {
   }
 
   export function account(accountId: string): xdr.LedgerKey {
-    return xdr.LedgerKey.account(new xdr.LedgerKeyAccount({ accountId: Address.fromString(accountId).toScAddress().accountId() }));
+    return namedKey(`host account ${accountId}`, () =>
+      xdr.LedgerKey.account(new xdr.LedgerKeyAccount({ accountId: StrKeys.scAddress(accountId).accountId() })),
+    );
   }
 
   export function trustline(accountId: string, asset: Asset): xdr.LedgerKey {
-    return xdr.LedgerKey.trustline(
-      new xdr.LedgerKeyTrustLine({
-        accountId: Address.fromString(accountId).toScAddress().accountId(),
-        asset: asset.toTrustLineXDRObject(),
-      }),
+    return namedKey(`host trustline ${accountId} ${asset.getCode()}:${asset.getIssuer()}`, () =>
+      xdr.LedgerKey.trustline(
+        new xdr.LedgerKeyTrustLine({
+          accountId: StrKeys.scAddress(accountId).accountId(),
+          asset: StrKeys.trustLineAsset(asset),
+        }),
+      ),
     );
   }
 

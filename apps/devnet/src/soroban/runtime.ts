@@ -1,4 +1,5 @@
-import { Address, StrKey, xdr } from "@stellar/stellar-sdk";
+import { xdr } from "@stellar/stellar-sdk";
+import { StrKeys } from "../strkeys";
 import type { AuthManager } from "./auth";
 import { HostError } from "./errors";
 import { RESOURCE_FEE_SCHEDULE } from "./fees";
@@ -97,7 +98,7 @@ export class HostRuntime {
   }
 
   private load(contract: string): NativeContract {
-    if (!StrKey.isValidContract(contract)) throw HostError.host("Value", "InvalidInput", `not a contract address: ${contract}`);
+    if (!StrKeys.isContract(contract)) throw HostError.host("Value", "InvalidInput", `not a contract address: ${contract}`);
     const instance = this.storage.get(Keys.instance(contract));
     if (!instance) throw HostError.host("Storage", "MissingValue", `contract ${contract} does not exist`);
     const executable = instance.data().contractData().val().instance().executable();
@@ -142,7 +143,7 @@ export class HostRuntime {
       },
       requireAuth: (address) => {
         const fn = xdr.SorobanAuthorizedFunction.sorobanAuthorizedFunctionTypeContractFn(
-          new xdr.InvokeContractArgs({ contractAddress: Address.fromString(self).toScAddress(), functionName: frame.fn, args: frame.args }),
+          new xdr.InvokeContractArgs({ contractAddress: StrKeys.scAddress(self), functionName: frame.fn, args: frame.args }),
         );
         this.auth.requireAuth(address, fn, { depth, invoker: caller });
       },
@@ -168,7 +169,7 @@ export class HostRuntime {
           new xdr.ContractEvent({
             ext: new xdr.ExtensionPoint(0),
             // The SDK types ContractId (a Hash) as Opaque[]; at runtime it is the 32-byte Buffer.
-            contractId: StrKey.decodeContract(self) as unknown as xdr.ContractId,
+            contractId: StrKeys.contractBytes(self) as unknown as xdr.ContractId,
             type: xdr.ContractEventType.contract(),
             body: new xdr.ContractEventBody(0, new xdr.ContractEventV0({ topics, data })),
           }),

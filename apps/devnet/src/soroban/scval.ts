@@ -1,4 +1,5 @@
-import { Address, nativeToScVal, scValToBigInt, xdr } from "@stellar/stellar-sdk";
+import { nativeToScVal, scValToBigInt, xdr } from "@stellar/stellar-sdk";
+import { StrKeys } from "../strkeys";
 import { HostError } from "./errors";
 
 /** Small, typed ScVal builders and readers shared by the native contracts. */
@@ -9,7 +10,7 @@ export namespace ScVals {
   export const u32 = (value: number): xdr.ScVal => xdr.ScVal.scvU32(value);
   export const bool = (value: boolean): xdr.ScVal => xdr.ScVal.scvBool(value);
   export const i128 = (value: bigint): xdr.ScVal => nativeToScVal(value, { type: "i128" });
-  export const address = (strkey: string): xdr.ScVal => Address.fromString(strkey).toScVal();
+  export const address = (strkey: string): xdr.ScVal => StrKeys.scVal(strkey);
   export const vec = (items: xdr.ScVal[]): xdr.ScVal => xdr.ScVal.scvVec(items);
   export const unit = (): xdr.ScVal => xdr.ScVal.scvVoid();
 
@@ -70,7 +71,7 @@ export namespace ScVals {
 
   export function toAddress(val: xdr.ScVal | undefined, what: string): string {
     if (!val || val.switch() !== xdr.ScValType.scvAddress()) throw unexpected(what, "Address");
-    return Address.fromScVal(val).toString();
+    return StrKeys.fromScAddress(val.address());
   }
 
   export function toI128(val: xdr.ScVal | undefined, what: string): bigint {

@@ -1,5 +1,5 @@
 import { xdr } from "@stellar/stellar-sdk";
-import { keyId, type LedgerState, type StoredEntry } from "../state";
+import { entrySize, keyId, type LedgerState, type StoredEntry } from "../state";
 import { HostError } from "./errors";
 import { Fees, RESOURCE_FEE_SCHEDULE } from "./fees";
 import type { LedgerInfo } from "./host";
@@ -85,7 +85,7 @@ export class HostStorage {
       if (ttl === undefined) throw HostError.host("Storage", "InternalError", "new contract entry written without a TTL");
     }
     const stamped = new xdr.LedgerEntry({ lastModifiedLedgerSeq: this.ledger.sequence, data: entry.data(), ext: entry.ext() });
-    this.current.put(key, stamped, ttl);
+    this.current.putById(id, stamped, ttl);
   }
 
   delete(key: xdr.LedgerKey): void {
@@ -100,7 +100,7 @@ export class HostStorage {
     this.access(id, key, "read");
     const stored = this.live(id, key);
     if (!stored || stored.liveUntilLedgerSeq === undefined || stored.liveUntilLedgerSeq >= liveUntil) return false;
-    this.current.put(key, stored.entry, liveUntil);
+    this.current.putById(id, stored.entry, liveUntil);
     return true;
   }
 
@@ -110,7 +110,7 @@ export class HostStorage {
     this.access(id, key, "write");
     const stored = this.current.getById(id);
     if (!stored || stored.liveUntilLedgerSeq === undefined || stored.liveUntilLedgerSeq >= this.ledger.sequence) return false;
-    this.current.put(key, stored.entry, this.ledger.sequence + this.ledger.minPersistentTtl - 1);
+    this.current.putById(id, stored.entry, this.ledger.sequence + this.ledger.minPersistentTtl - 1);
     return true;
   }
 
@@ -146,7 +146,7 @@ export class HostStorage {
     let writeBytes = 0;
     for (const id of this.readWriteKeys.keys()) {
       const stored = this.current.getById(id);
-      if (stored) writeBytes += stored.entry.toXDR().length;
+      if (stored) writeBytes += entrySize(stored.entry);
     }
     let diskReadBytes = 0;
     for (const size of this.readSizes.values()) diskReadBytes += size;
@@ -155,7 +155,7 @@ export class HostStorage {
       const after = this.current.getById(id);
       if (!after || after.liveUntilLedgerSeq === undefined) continue;
       const from = Math.max(before ?? this.ledger.sequence - 1, this.ledger.sequence - 1);
-      rent += Fees.rent(after.entry.toXDR().length, after.liveUntilLedgerSeq - from, Keys.isPersistent(key));
+      rent += Fees.rent(entrySize(after.entry), after.liveUntilLedgerSeq - from, Keys.isPersistent(key));
     }
     return {
       footprint,
@@ -196,7 +196,7 @@ export class HostStorage {
     }
     if (!this.readSizes.has(id)) {
       const stored = this.current.getById(id);
-      this.readSizes.set(id, stored ? stored.entry.toXDR().length : 0);
+      this.readSizes.set(id, stored ? entrySize(stored.entry) : 0);
       if (Keys.isSoroban(key)) {
         const live = stored && !(Keys.isTemporary(key) && (stored.liveUntilLedgerSeq ?? 0) < this.ledger.sequence);
         this.ttlBaseline.set(id, { key, liveUntil: live ? stored?.liveUntilLedgerSeq : undefined });

@@ -1,4 +1,6 @@
-import { Asset, StrKey, xdr } from "@stellar/stellar-sdk";
+import { Asset, xdr } from "@stellar/stellar-sdk";
+import { BoundedCache } from "../../bounded-cache";
+import { StrKeys } from "../../strkeys";
 import { HostError } from "../errors";
 import { ScVals } from "../scval";
 
@@ -35,7 +37,7 @@ export namespace AssetInfo {
       ScVals.symbol(width === 4 ? "AlphaNum4" : "AlphaNum12"),
       ScVals.struct({
         asset_code: ScVals.string(asset.getCode().padEnd(width, "\0")),
-        issuer: ScVals.bytes(StrKey.decodeEd25519PublicKey(asset.getIssuer())),
+        issuer: ScVals.bytes(StrKeys.accountBytes(asset.getIssuer())),
       }),
     ]);
   }
@@ -47,10 +49,22 @@ export namespace AssetInfo {
     if ((kind === "AlphaNum4" || kind === "AlphaNum12") && parts[1]) {
       const code = ScVals.field(parts[1], "asset_code");
       const issuer = ScVals.toBytes(ScVals.field(parts[1], "issuer"), "issuer", 32);
-      if (code?.switch() === xdr.ScValType.scvString()) {
-        return new Asset(code.str().toString().replace(/\0+$/, ""), StrKey.encodeEd25519PublicKey(issuer));
-      }
+      if (code?.switch() === xdr.ScValType.scvString()) return credit(code.str().toString().replace(/\0+$/, ""), issuer);
     }
     throw HostError.host("Storage", "InternalError", "asset contract instance has no valid AssetInfo");
+  }
+
+  /** Assets read back from SAC instances: every SAC call reads its own, and `new Asset` re-checks the issuer strkey. */
+  const credits = new BoundedCache<string, Asset>(1_024);
+
+  /** `new Asset(code, issuer)`, remembered once built (an Asset is never modified); a bad code still throws. */
+  function credit(code: string, issuer: Buffer): Asset {
+    const id = `${issuer.toString("hex")}${code}`;
+    let asset = credits.get(id);
+    if (!asset) {
+      asset = new Asset(code, StrKeys.encodeAccount(issuer));
+      credits.set(id, asset);
+    }
+    return asset;
   }
 }

@@ -1,5 +1,6 @@
-import { hash, xdr } from "@stellar/stellar-sdk";
+import { xdr } from "@stellar/stellar-sdk";
 import { verifyEd25519 } from "../../ed25519";
+import { sha256 } from "../../sha256";
 import { HostError } from "../errors";
 import type { ContractEnv, NativeContract } from "../runtime";
 import { ScVals } from "../scval";
@@ -14,7 +15,7 @@ export const CHANNEL_WASM: Buffer = wasmWithCustomSection(
   "quay.devnet.native-contract",
   "stellar-experimental/one-way-channel@4b2fce5 (contracts/channel)",
 );
-export const CHANNEL_WASM_HASH: Buffer = hash(CHANNEL_WASM);
+export const CHANNEL_WASM_HASH: Buffer = sha256(CHANNEL_WASM);
 
 /** The contract's `#[contracterror] enum Error`. */
 export const ChannelError = {

@@ -1,4 +1,5 @@
-import { Asset, StrKey, xdr } from "@stellar/stellar-sdk";
+import { Asset, xdr } from "@stellar/stellar-sdk";
+import { StrKeys } from "../../strkeys";
 import { HostError } from "../errors";
 import { Keys } from "../keys";
 import { ScVals } from "../scval";
@@ -105,7 +106,7 @@ function adminOf(env: ContractEnv, asset: Asset): xdr.ScVal {
 /** Token balances where the real SAC keeps them. */
 namespace Balances {
   export function read(env: ContractEnv, asset: Asset, holder: string): bigint {
-    if (StrKey.isValidContract(holder)) {
+    if (StrKeys.isContract(holder)) {
       const entry = env.storage.get(contractBalanceKey(env, holder));
       return entry ? ScVals.toI128(ScVals.field(entry.data().contractData().val(), "amount"), "amount") : 0n;
     }
@@ -120,7 +121,7 @@ namespace Balances {
   }
 
   export function spend(env: ContractEnv, asset: Asset, holder: string, amount: bigint): void {
-    if (StrKey.isValidContract(holder)) {
+    if (StrKeys.isContract(holder)) {
       const { amount: have, authorized } = readContractBalance(env, holder);
       if (!authorized) throw HostError.contract(SacError.BalanceDeauthorized, "balance is deauthorized");
       if (have < amount) throw HostError.contract(SacError.Balance, `balance is not sufficient to spend: ${have} < ${amount}`);
@@ -152,7 +153,7 @@ namespace Balances {
   }
 
   export function receive(env: ContractEnv, asset: Asset, holder: string, amount: bigint): void {
-    if (StrKey.isValidContract(holder)) {
+    if (StrKeys.isContract(holder)) {
       const { amount: have, authorized } = readContractBalance(env, holder);
       if (!authorized) throw HostError.contract(SacError.BalanceDeauthorized, "balance is deauthorized");
       if (have + amount > I128_MAX) throw HostError.contract(SacError.Overflow, "balance overflow");
