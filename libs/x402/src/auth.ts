@@ -1,5 +1,5 @@
-import { Address, xdr } from "@stellar/stellar-sdk";
-import { isOneOf } from "./addresses";
+import { xdr } from "@stellar/stellar-sdk";
+import { isOneOf, strKeyOf } from "./addresses";
 import { InvalidReason } from "./reasons";
 import { Rejection } from "./rejection";
 
@@ -55,7 +55,7 @@ export const Auth = {
       if (credentials.switch() !== xdr.SorobanCredentialsType.sorobanCredentialsAddress()) {
         throw new Rejection(InvalidReason.unsupportedCredentialType, `auth credentials must be address credentials, got ${credentials.switch().name}`, payer);
       }
-      const address = Address.fromScAddress(credentials.address().address()).toString();
+      const address = strKeyOf(credentials.address().address());
       if (isOneOf(expected.quayAddresses, address)) {
         throw new Rejection(InvalidReason.facilitatorInAuth, "an auth entry is for a facilitator account", payer);
       }

@@ -1,4 +1,5 @@
-import { Address, xdr } from "@stellar/stellar-sdk";
+import { xdr } from "@stellar/stellar-sdk";
+import { strKeyOf } from "./addresses";
 import { RequestBody } from "./body";
 import { Transfer } from "./transfer";
 import type { VerifierContext } from "./verify";
@@ -30,7 +31,7 @@ export function identify(context: VerifierContext, body: unknown): PaymentIdenti
       const credentials = entry.credentials();
       return (
         credentials.switch() === xdr.SorobanCredentialsType.sorobanCredentialsAddress() &&
-        Address.fromScAddress(credentials.address().address()).toString() === call.from
+        strKeyOf(credentials.address().address()) === call.from
       );
     });
     if (!payerEntry) return undefined;

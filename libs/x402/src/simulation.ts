@@ -1,4 +1,5 @@
-import { Address, rpc, scValToNative, xdr } from "@stellar/stellar-sdk";
+import { rpc, scValToNative, xdr } from "@stellar/stellar-sdk";
+import { strKeyOf, strKeyOfScVal } from "./addresses";
 import { InvalidReason } from "./reasons";
 import { Rejection } from "./rejection";
 
@@ -64,7 +65,7 @@ export const Simulation = {
       }
       const contractId = event.contractId();
       if (!contractId) throw new Rejection(InvalidReason.eventMissingContractId, "a transfer event has no contract id", payer);
-      const contract = Address.fromScAddress(xdr.ScAddress.scAddressTypeContract(contractId)).toString();
+      const contract = strKeyOf(xdr.ScAddress.scAddressTypeContract(contractId));
       if (contract !== expected.asset) {
         throw new Rejection(InvalidReason.eventWrongAsset, `a transfer event comes from ${contract}, not the asset`, payer);
       }
@@ -82,7 +83,7 @@ export const Simulation = {
 };
 
 function addressOf(value: xdr.ScVal): string | undefined {
-  return value.switch() === xdr.ScValType.scvAddress() ? Address.fromScVal(value).toString() : undefined;
+  return value.switch() === xdr.ScValType.scvAddress() ? strKeyOfScVal(value) : undefined;
 }
 
 function amountOf(value: xdr.ScVal): bigint | undefined {

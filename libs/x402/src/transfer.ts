@@ -1,6 +1,6 @@
-import { Address, Transaction, scValToNative, xdr } from "@stellar/stellar-sdk";
+import { Transaction, scValToNative, xdr } from "@stellar/stellar-sdk";
 import type { Operation } from "@stellar/stellar-sdk";
-import { isOneOf } from "./addresses";
+import { isOneOf, strKeyOf, strKeyOfScVal } from "./addresses";
 import { InvalidReason } from "./reasons";
 import { Rejection } from "./rejection";
 
@@ -51,7 +51,7 @@ export const Transfer = {
       throw new Rejection(InvalidReason.wrongOperation, `expected a contract invocation, got ${operation.func.switch().name}`);
     }
     const call = operation.func.invokeContract();
-    const contract = Address.fromScAddress(call.contractAddress()).toString();
+    const contract = strKeyOf(call.contractAddress());
     if (contract !== expected.asset) {
       throw new Rejection(InvalidReason.wrongAsset, `the transaction calls ${contract}, not the asset ${expected.asset}`);
     }
@@ -65,8 +65,8 @@ export const Transfer = {
       // Stricter than the library, which reads whatever it finds and fails later or not at all.
       throw new Rejection(InvalidReason.wrongFunctionName, "transfer arguments must be (address, address, i128)");
     }
-    const from = Address.fromScVal(fromArg).toString();
-    const to = Address.fromScVal(toArg).toString();
+    const from = strKeyOfScVal(fromArg);
+    const to = strKeyOfScVal(toArg);
     const amount = scValToNative(amountArg) as bigint;
     if (isOneOf(expected.quayAddresses, from)) {
       throw new Rejection(InvalidReason.facilitatorIsPayer, "the payer is a facilitator account");
