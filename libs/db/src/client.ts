@@ -33,3 +33,17 @@ export function createDb(pool: DbPool): Db {
 export type DbTx = Parameters<Parameters<Db["transaction"]>[0]>[0];
 /** Either a database or a transaction on it. */
 export type DbLike = Db | DbTx;
+
+/**
+ * A statement built once per database handle, for hot paths: `preparedOnce((db) => db.select()…
+ * .prepare("name"))` gives a function returning that database's prepared statement. Drizzle then
+ * builds the SQL once, and Postgres parses and plans it once per connection.
+ */
+export function preparedOnce<T>(build: (db: Db) => T): (db: Db) => T {
+  const built = new WeakMap<Db, T>();
+  return (db) => {
+    let statement = built.get(db);
+    if (statement === undefined) built.set(db, (statement = build(db)));
+    return statement;
+  };
+}

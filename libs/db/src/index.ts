@@ -1,4 +1,4 @@
 export * as schema from "./schema";
 export { amount } from "./columns";
-export { createPool, createDb, type Db, type DbPool, type DbTx, type DbLike } from "./client";
+export { createPool, createDb, preparedOnce, type Db, type DbPool, type DbTx, type DbLike } from "./client";
 export { migrate, MIGRATIONS_FOLDER } from "./migrate";

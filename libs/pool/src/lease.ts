@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Signer } from "@quay/stellar";
 import { and, eq, sql } from "drizzle-orm";
-import { schema, type Db } from "@quay/db";
+import { preparedOnce, schema, type Db } from "@quay/db";
 import { Vault } from "@quay/vault";
 
 const { channelAccounts } = schema;
@@ -12,6 +12,15 @@ const { channelAccounts } = schema;
  * soon enough not to leave one idle for long, rarely enough that a queue of waiters costs little.
  */
 const MAX_POLL_MS = 250;
+
+/** Every payment ends its lease with this: prepared once. */
+const releaseLease = preparedOnce((db) =>
+  db
+    .update(channelAccounts)
+    .set({ leaseOwner: null, leaseExpiresAt: null, lastUsedAt: sql`now()`, nextSequence: sql`${sql.placeholder("nextSequence")}` })
+    .where(and(eq(channelAccounts.id, sql.placeholder("id")), eq(channelAccounts.leaseOwner, sql.placeholder("token"))))
+    .prepare("quay_release_lease"),
+);
 
 export class PoolExhaustedError extends Error {
   override readonly name = "PoolExhaustedError";
@@ -129,10 +138,7 @@ export class ChannelLeases {
   async release(lease: LeasedAccount, known: { nextSequence: bigint | null } = { nextSequence: null }): Promise<void> {
     clearInterval(this.renewals.get(lease.token));
     this.renewals.delete(lease.token);
-    await this.db
-      .update(channelAccounts)
-      .set({ leaseOwner: null, leaseExpiresAt: null, lastUsedAt: sql`now()`, nextSequence: known.nextSequence })
-      .where(and(eq(channelAccounts.id, lease.id), eq(channelAccounts.leaseOwner, lease.token)));
+    await releaseLease(this.db).execute({ id: lease.id, token: lease.token, nextSequence: known.nextSequence });
     const queue = this.waiters.get(lease.network);
     if (queue) wakeOne(queue);
   }

@@ -1,5 +1,5 @@
 import { and, asc, eq, getTableColumns, inArray, notInArray, sql } from "drizzle-orm";
-import { schema, type Db, type DbLike, type DbTx } from "@quay/db";
+import { preparedOnce, schema, type Db, type DbLike, type DbTx } from "@quay/db";
 
 const { payments, paymentAttempts } = schema;
 
@@ -31,10 +31,18 @@ export interface FinalOutcome {
   readonly channelAccount?: string;
 }
 
+/**
+ * The read every settle job and every waiting /settle makes, as a named prepared statement: built
+ * by drizzle once per database, and parsed and planned by Postgres once per connection.
+ */
+const paymentById = preparedOnce((db) =>
+  db.select().from(payments).where(eq(payments.id, sql.placeholder("id"))).prepare("quay_payment_by_id"),
+);
+
 /** Reads and writes of one payment's settlement, each a single statement or transaction. */
 export const Records = {
   async payment(db: Db, id: string): Promise<Payment | undefined> {
-    const [row] = await db.select().from(payments).where(eq(payments.id, id));
+    const [row] = await paymentById(db).execute({ id });
     return row;
   },
 
