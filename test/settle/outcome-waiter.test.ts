@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, createPool, migrate, schema, type Db, type DbPool } from "@quay/db";
-import { OutcomeWaiter, Records, type Payment } from "@quay/settlement";
+import { OutcomeWaiter, Records } from "@quay/settlement";
 import { eq } from "drizzle-orm";
 import { freshDatabaseUrl } from "../helpers/services";
+import { insertQueuedPayment } from "./rows";
 
 // Both polls are a minute long, so well before a wait of 20 s runs out (when the waiter reads the
 // row anyway) only a notification, or the waiter's reaction to losing its LISTEN connection, can
@@ -21,7 +22,6 @@ let url: string;
 let pool: DbPool;
 let db: Db;
 let waiter: OutcomeWaiter;
-let nonce = 0;
 
 beforeAll(async () => {
   url = await freshDatabaseUrl();
@@ -36,26 +36,10 @@ afterAll(async () => {
   await pool.end();
 });
 
-async function queuedPayment(): Promise<Payment> {
-  const [row] = await db
-    .insert(schema.payments)
-    .values({
-      network: "stellar:testnet",
-      payer: "GPAYER",
-      authNonce: String(++nonce),
-      asset: "CASSET",
-      payTo: "GPAYTO",
-      amount: 1n,
-      clientTransaction: "AAAA",
-      signatureExpirationLedger: 100,
-    })
-    .returning();
-  return row!;
-}
 
 describe("OutcomeWaiter", () => {
   it("answers as soon as the payment is announced final", async () => {
-    const payment = await queuedPayment();
+    const payment = await insertQueuedPayment(db);
     const waiting = timed(waiter.wait(payment.id, WAIT_MS, payment));
     await new Promise((resolve) => setTimeout(resolve, 200));
     await Records.finalize(db, payment, { status: "succeeded", txHash: "h", ledger: 9 });
@@ -65,7 +49,7 @@ describe("OutcomeWaiter", () => {
   });
 
   it("reads the row again when its LISTEN connection drops, so an announcement lost with it delays nothing", async () => {
-    const payment = await queuedPayment();
+    const payment = await insertQueuedPayment(db);
     const waiting = timed(waiter.wait(payment.id, WAIT_MS));
     await new Promise((resolve) => setTimeout(resolve, 200));
     // Made final without an announcement (as if it were lost), then the connection goes.
@@ -77,7 +61,7 @@ describe("OutcomeWaiter", () => {
     expect(answer.ms).toBeLessThan(WELL_BEFORE_DEADLINE_MS);
 
     // And it listens again: the next payment's announcement reaches it.
-    const next = await queuedPayment();
+    const next = await insertQueuedPayment(db);
     const again = timed(waiter.wait(next.id, WAIT_MS));
     await new Promise((resolve) => setTimeout(resolve, 200));
     await Records.finalize(db, next, { status: "failed", reason: "x" });

@@ -5,6 +5,7 @@ import { ApiKeys } from "@quay/keys";
 import { PAYMENT_FINAL_CHANNEL, Records, type NewAttempt, type Payment } from "@quay/settlement";
 import { eq } from "drizzle-orm";
 import { freshDatabaseUrl } from "../helpers/services";
+import { insertQueuedPayment } from "./rows";
 
 // The statements every payment goes through, against a real Postgres: what they refuse is what
 // keeps a payment to one transaction in flight and one final outcome.
@@ -12,7 +13,6 @@ import { freshDatabaseUrl } from "../helpers/services";
 let url: string;
 let pool: DbPool;
 let db: Db;
-let nonce = 0;
 
 beforeAll(async () => {
   url = await freshDatabaseUrl();
@@ -25,23 +25,6 @@ afterAll(async () => {
   await pool.end();
 });
 
-async function newPayment(apiKeyId: string | null = null): Promise<Payment> {
-  const [row] = await db
-    .insert(schema.payments)
-    .values({
-      network: "stellar:testnet",
-      payer: "GPAYER",
-      authNonce: String(++nonce),
-      asset: "CASSET",
-      payTo: "GPAYTO",
-      amount: 100n,
-      clientTransaction: "AAAA",
-      signatureExpirationLedger: 100,
-      apiKeyId,
-    })
-    .returning();
-  return row!;
-}
 
 function attemptOf(payment: Payment, hash: string): NewAttempt {
   return {
@@ -63,7 +46,7 @@ async function statusOf(paymentId: string): Promise<string> {
 
 describe("Records.recordBuilt", () => {
   it("records the attempt and makes the payment submitting; refuses a second while the first may land", async () => {
-    const payment = await newPayment();
+    const payment = await insertQueuedPayment(db);
     const first = await Records.recordBuilt(db, attemptOf(payment, `${payment.id}-1`));
     expect(first).toMatchObject({ paymentId: payment.id, status: "built", feeBidStroops: 12_345n, txHash: `${payment.id}-1` });
     expect(await statusOf(payment.id)).toBe("submitting");
@@ -80,19 +63,19 @@ describe("Records.recordBuilt", () => {
   });
 
   it("refuses an attempt of a final payment, and of one whose attempt landed", async () => {
-    const done = await newPayment();
+    const done = await insertQueuedPayment(db);
     await Records.finalize(db, done, { status: "failed", reason: "x" });
     expect(await Records.recordBuilt(db, attemptOf(done, `${done.id}-1`))).toBeUndefined();
     expect(await statusOf(done.id)).toBe("failed");
 
-    const landed = await newPayment();
+    const landed = await insertQueuedPayment(db);
     const attempt = await Records.recordBuilt(db, attemptOf(landed, `${landed.id}-1`));
     await pool.query("update payment_attempts set status = 'succeeded' where id = $1", [attempt!.id]);
     expect(await Records.recordBuilt(db, attemptOf(landed, `${landed.id}-2`))).toBeUndefined();
   });
 
   it("lets exactly one of ten concurrent writers record an attempt", async () => {
-    const payment = await newPayment();
+    const payment = await insertQueuedPayment(db);
     const results = await Promise.all(Array.from({ length: 10 }, (_, i) => Records.recordBuilt(db, attemptOf(payment, `${payment.id}-c${i}`))));
     expect(results.filter(Boolean)).toHaveLength(1);
     const rows = await db.select().from(schema.paymentAttempts).where(eq(schema.paymentAttempts.paymentId, payment.id));
@@ -108,7 +91,7 @@ describe("Records.finalize", () => {
     listener.on("notification", (msg) => heard.push(msg.payload ?? ""));
     await listener.query(`listen ${PAYMENT_FINAL_CHANNEL}`);
     try {
-      const payment = await newPayment();
+      const payment = await insertQueuedPayment(db);
       const attempt = await Records.recordBuilt(db, attemptOf(payment, `${payment.id}-1`));
       const outcome = { status: "succeeded", txHash: attempt!.txHash, ledger: 42, feeChargedStroops: 100n, channelAccount: "GCHAN" } as const;
       const final = await Records.finalize(db, payment, outcome, undefined, { id: attempt!.id, status: "succeeded" });
@@ -130,7 +113,7 @@ describe("Records.finalize", () => {
 
   it("charges the fee to the payment's key once, however often the success is written", async () => {
     const key = await ApiKeys.create(db, { tenant: "records-test", networks: ["stellar:testnet"] });
-    const payment = await newPayment(key.id);
+    const payment = await insertQueuedPayment(db, key.id);
     const outcome = { status: "succeeded", txHash: "h", ledger: 7, feeChargedStroops: 250n } as const;
     expect(await Records.finalize(db, payment, outcome, ApiKeys.charge)).toMatchObject({ status: "succeeded" });
     expect(await Records.finalize(db, payment, outcome, ApiKeys.charge)).toBeUndefined();
@@ -139,7 +122,7 @@ describe("Records.finalize", () => {
   });
 
   it("refuses to fail a payment while one of its attempts may still land", async () => {
-    const payment = await newPayment();
+    const payment = await insertQueuedPayment(db);
     const attempt = await Records.recordBuilt(db, attemptOf(payment, `${payment.id}-1`));
     expect(await Records.finalize(db, payment, { status: "failed", reason: "x" })).toBeUndefined();
     expect(await statusOf(payment.id)).toBe("submitting");

@@ -1,0 +1,22 @@
+import { randomUUID } from "node:crypto";
+import { schema, type Db } from "@quay/db";
+import type { Payment } from "@quay/settlement";
+
+/** A queued payment row with placeholder terms, for tests of the statements around it (no chain involved). */
+export async function insertQueuedPayment(db: Db, apiKeyId: string | null = null): Promise<Payment> {
+  const [row] = await db
+    .insert(schema.payments)
+    .values({
+      network: "stellar:testnet",
+      payer: "GPAYER",
+      authNonce: randomUUID(),
+      asset: "CASSET",
+      payTo: "GPAYTO",
+      amount: 100n,
+      clientTransaction: "AAAA",
+      signatureExpirationLedger: 100,
+      apiKeyId,
+    })
+    .returning();
+  return row!;
+}
