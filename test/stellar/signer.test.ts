@@ -5,7 +5,8 @@ import { Signer, Tx } from "@quay/stellar";
 function payment(source: Keypair) {
   return new TransactionBuilder(new Account(source.publicKey(), "41"), { fee: "100", networkPassphrase: Networks.TESTNET })
     .addOperation(Operation.bumpSequence({ bumpTo: "50" }))
-    .setTimeout(60)
+    // Fixed bounds: two builds in different seconds must still be the same transaction.
+    .setTimebounds(0, 1_900_000_000)
     .build();
 }
 
