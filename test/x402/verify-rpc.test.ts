@@ -181,7 +181,6 @@ describe("the hot calls' own JSON-RPC client", () => {
     expect(await network.request("getLatestLedger")).toMatchObject({ sequence: 4_321, protocolVersion: 23 });
     expect(rpc.calls).toEqual(["getLatestLedger"]);
     expect(await metricValue(metrics, "quay_rpc_call_duration_seconds", { method: "getLatestLedger", outcome: "ok" })).toBe(1);
-    network.close();
   });
 
   it("sorts failures as the SDK's calls are sorted: 5xx and 429 unavailable, 4xx and JSON-RPC errors the RPC's answer", async () => {
@@ -197,14 +196,12 @@ describe("the hot calls' own JSON-RPC client", () => {
     expect(error).toBeInstanceOf(RpcResponseError);
     expect(error).toMatchObject({ code: -32602, retryable: false, method: "sendTransaction" });
     expect((error as Error).message).toContain("invalid parameters");
-    network.close();
   });
 
   it("gives up on a silent RPC at the deadline, and on a refused connection, with RpcUnavailableError", async () => {
     const network = testNetwork(rpc.url, testMetrics(), { timeoutMs: 150 });
     rpc.override.set("sendTransaction", { hang: true });
     await expect(network.send("AAAA")).rejects.toMatchObject({ name: "RpcUnavailableError", reason: "timeout" });
-    network.close();
     const nowhere = testNetwork(`http://127.0.0.1:${await unusedPort()}`, testMetrics());
     await expect(nowhere.send("AAAA")).rejects.toMatchObject({ name: "RpcUnavailableError", reason: "connection" });
   });
@@ -220,7 +217,6 @@ describe("the hot calls' own JSON-RPC client", () => {
     const sent = await network.send("AAAA");
     expect(sent).toMatchObject({ status: "ERROR", hash: "cd".repeat(32), latestLedger: 77 });
     expect(sent.errorResult?.result().switch().name).toBe("txBadSeq");
-    network.close();
   });
 });
 

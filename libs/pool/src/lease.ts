@@ -7,8 +7,8 @@ import { Vault } from "@quay/vault";
 const { channelAccounts } = schema;
 
 /**
- * The longest pause between two looks for a free account. A release in this process wakes its
- * oldest waiter at once; the poll finds accounts freed by other processes or by expired leases,
+ * The longest pause between two looks for a free account. A release in this process wakes a
+ * waiter at once; the oldest waiter's poll finds accounts freed by other processes or by expired leases,
  * soon enough not to leave one idle for long, rarely enough that a queue of waiters costs little.
  */
 const MAX_POLL_MS = 250;
@@ -191,7 +191,6 @@ export class ChannelLeases {
     this.renewals.set(lease.token, timer);
   }
 }
-
 
 /** One acquire() waiting its turn. A wake that comes while it is not asleep ends its next sleep at once. */
 class Waiter {

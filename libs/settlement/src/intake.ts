@@ -110,14 +110,11 @@ export class OutcomeWaiter {
     const notifications = this.subscribe(paymentId);
     try {
       let payment = known;
-      if (payment) await this.listen().catch(() => undefined);
       for (;;) {
-        if (!payment) {
-          // Listening before reading: a payment made final after the read is then announced to us.
-          await this.listen().catch(() => undefined); // without LISTEN, the poll still answers
-          payment = await Records.payment(this.db, paymentId);
-          if (!payment) throw new Error(`payment ${paymentId} does not exist`);
-        }
+        // Listening before reading: a payment made final after the read is then announced to us.
+        await this.listen().catch(() => undefined); // without LISTEN, the poll still answers
+        payment ??= await Records.payment(this.db, paymentId);
+        if (!payment) throw new Error(`payment ${paymentId} does not exist`);
         const left = deadline - Date.now();
         if (isFinal(payment) || left <= 0) return payment;
         await notifications.next(Math.min(left, this.client ? this.listeningPollMs : this.pollMs));

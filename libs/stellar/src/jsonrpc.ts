@@ -94,11 +94,6 @@ export class JsonRpcClient {
       req.end(body);
     });
   }
-
-  /** Closes the kept-alive connections. */
-  close(): void {
-    this.agent.destroy();
-  }
 }
 
 function resultOf<T>(answer: unknown): T {

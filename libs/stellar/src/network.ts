@@ -164,11 +164,6 @@ export class StellarNetwork {
     return this.request<rpc.Api.RawGetTransactionResponse>("getTransaction", { hash });
   }
 
-  /** Closes kept-alive connections (on shutdown). */
-  close(): void {
-    this.jsonRpc.close();
-  }
-
   /**
    * Runs one RPC call with the per-call deadline, records it in `metrics.rpcCalls`, and turns
    * transport failures into RpcUnavailableError and the RPC's own error answers into
@@ -282,26 +277,25 @@ export class StellarNetwork {
     return seconds / ledgers;
   }
 
+  /** A 5xx or 429 means the RPC is unavailable (retry); another status is its answer. */
+  private byHttpStatus(method: string, status: number): Error {
+    return status >= 500 || status === 429
+      ? new RpcUnavailableError(this.id, method, "http_status", `HTTP ${status}`)
+      : new RpcResponseError(this.id, method, status, `HTTP ${status}`);
+  }
+
   private classify(method: string, error: unknown, timeoutMs: number): Error {
     if (error instanceof RpcUnavailableError || error instanceof RpcResponseError) return error;
     if (error instanceof CallTimeout || error instanceof JsonRpcTimeoutError) {
       return new RpcUnavailableError(this.id, method, "timeout", `no answer within ${timeoutMs} ms`);
     }
-    if (error instanceof JsonRpcHttpError) {
-      return error.status >= 500 || error.status === 429
-        ? new RpcUnavailableError(this.id, method, "http_status", `HTTP ${error.status}`)
-        : new RpcResponseError(this.id, method, error.status, `HTTP ${error.status}`);
-    }
+    if (error instanceof JsonRpcHttpError) return this.byHttpStatus(method, error.status);
     if (error instanceof JsonRpcAnswerError) return new RpcResponseError(this.id, method, error.code, truncate(error.message));
     // A proxy or a wrong URL answering something else: as with a 5xx, the RPC is not there.
     if (error instanceof JsonRpcMalformedError) return new RpcUnavailableError(this.id, method, "http_status", error.message);
     if (isHttpClientError(error)) {
       const status = error.response?.status;
-      if (status !== undefined) {
-        return status >= 500 || status === 429
-          ? new RpcUnavailableError(this.id, method, "http_status", `HTTP ${status}`)
-          : new RpcResponseError(this.id, method, status, `HTTP ${status}`);
-      }
+      if (status !== undefined) return this.byHttpStatus(method, status);
       if (error.code === "ECONNABORTED" || error.code === "ETIMEDOUT") {
         return new RpcUnavailableError(this.id, method, "timeout", `no answer within ${timeoutMs} ms`);
       }
