@@ -109,7 +109,15 @@ export class DevnetNode {
     return { sequence: prev.sequence + 1, closeTime: maxBig(nowSeconds(), prev.closeTime) };
   }
 
+  /**
+   * Closes a ledger every `ledgerCloseMs`, on a fixed cadence: like stellar-core, which triggers
+   * the next ledger one timespan after the last trigger, the time a close takes (or a busy event
+   * loop) does not stretch the interval. A devnet that fell more than a whole interval behind
+   * starts a new cadence rather than closing a burst of ledgers to catch up.
+   */
   start(): void {
+    const interval = this.config.ledgerCloseMs;
+    let due = performance.now() + interval;
     const schedule = (): void => {
       this.timer = setTimeout(() => {
         if (!this.faults.paused) {
@@ -119,8 +127,10 @@ export class DevnetNode {
             this.config.logger.error({ err: (err as Error).message }, "ledger close failed");
           }
         }
+        const now = performance.now();
+        due = Closes.nextDue(due, now, interval);
         schedule();
-      }, this.config.ledgerCloseMs);
+      }, Math.max(0, due - performance.now()));
       this.timer.unref();
     };
     schedule();
@@ -352,3 +362,11 @@ function stroopsToXlm(stroops: bigint): string {
 
 const nowSeconds = (): bigint => BigInt(Math.floor(Date.now() / 1000));
 const maxBig = (a: bigint, b: bigint): bigint => (a > b ? a : b);
+
+export const Closes = {
+  /** When the ledger after one due at `due` is due, seen at `now`: one interval on, or a new cadence from now when a whole interval behind. */
+  nextDue(due: number, now: number, interval: number): number {
+    const next = due + interval;
+    return next <= now ? now + interval : next;
+  },
+};
