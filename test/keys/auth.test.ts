@@ -1,9 +1,10 @@
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FastifyInstance } from "fastify";
+import { eq } from "drizzle-orm";
 import { buildApi } from "@quay/api";
 import { createLogger } from "@quay/log";
-import { createDb, createPool, migrate, type Db, type DbPool } from "@quay/db";
+import { createDb, createPool, migrate, schema, type Db, type DbPool } from "@quay/db";
 import { createRedis, type Redis } from "@quay/queue";
 import { ApiKeys, KeySecret } from "@quay/keys";
 import { freshDatabaseUrl, redisPrefix, redisUrl } from "../helpers/services";
@@ -67,7 +68,8 @@ describe("auth plugin", () => {
     keys.testnet = await ApiKeys.create(db, { tenant: "seller", networks: ["stellar:testnet"] });
     keys.both = await ApiKeys.create(db, { tenant: "seller", networks: ["stellar:testnet", "stellar:pubnet"] });
     keys.broke = await ApiKeys.create(db, { tenant: "thrifty", networks: ["stellar:testnet"], feeBudgetStroops: 1_000n });
-    await db.transaction((tx) => ApiKeys.charge(tx, keys.broke.id, 1_000n));
+    // Its budget spent, as settlements charge it (Records.finalize).
+    await db.update(schema.apiKeys).set({ feeSpentStroops: 1_000n }).where(eq(schema.apiKeys.id, keys.broke.id));
     keys.revoked = await ApiKeys.create(db, { tenant: "gone", networks: ["stellar:testnet"] });
     await ApiKeys.revoke(db, keys.revoked.id);
     // No authentication cache here: each request sees the database as it is.

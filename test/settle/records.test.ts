@@ -94,7 +94,7 @@ describe("Records.finalize", () => {
       const payment = await insertQueuedPayment(db);
       const attempt = await Records.recordBuilt(db, attemptOf(payment, `${payment.id}-1`));
       const outcome = { status: "succeeded", txHash: attempt!.txHash, ledger: 42, feeChargedStroops: 100n, channelAccount: "GCHAN" } as const;
-      const final = await Records.finalize(db, payment, outcome, undefined, { id: attempt!.id, status: "succeeded" });
+      const final = await Records.finalize(db, payment, outcome, { id: attempt!.id, status: "succeeded" });
       expect(final).toMatchObject({ id: payment.id, status: "succeeded", txHash: attempt!.txHash, ledger: 42, feeChargedStroops: 100n });
       expect(final!.settledAt).toBeInstanceOf(Date);
       const [ended] = await db.select().from(schema.paymentAttempts).where(eq(schema.paymentAttempts.id, attempt!.id));
@@ -111,14 +111,32 @@ describe("Records.finalize", () => {
     }
   });
 
-  it("charges the fee to the payment's key once, however often the success is written", async () => {
+  it("charges the fee to the payment's key once, however often and however concurrently the success is written", async () => {
     const key = await ApiKeys.create(db, { tenant: "records-test", networks: ["stellar:testnet"] });
     const payment = await insertQueuedPayment(db, key.id);
     const outcome = { status: "succeeded", txHash: "h", ledger: 7, feeChargedStroops: 250n } as const;
-    expect(await Records.finalize(db, payment, outcome, ApiKeys.charge)).toMatchObject({ status: "succeeded" });
-    expect(await Records.finalize(db, payment, outcome, ApiKeys.charge)).toBeUndefined();
-    const [spent] = await db.select({ fee: schema.apiKeys.feeSpentStroops }).from(schema.apiKeys).where(eq(schema.apiKeys.id, key.id));
-    expect(spent!.fee).toBe(250n);
+    const written = await Promise.all(Array.from({ length: 8 }, () => Records.finalize(db, payment, outcome)));
+    expect(written.filter((final) => final !== undefined)).toHaveLength(1);
+    expect(await Records.finalize(db, payment, outcome)).toBeUndefined();
+    expect(await feeSpent(key.id)).toBe(250n);
+  });
+
+  it("adds up the fees of concurrent payments on one key exactly, failures' fees included", async () => {
+    const key = await ApiKeys.create(db, { tenant: "records-test", networks: ["stellar:testnet"] });
+    const fees = Array.from({ length: 20 }, (_, i) => 1_000_003n + BigInt(i));
+    const paid = await Promise.all(fees.map(async (fee, i) => {
+      const payment = await insertQueuedPayment(db, key.id);
+      const outcome = i % 4 === 0
+        ? ({ status: "failed", reason: "settle_exact_stellar_transaction_failed", ledger: 7, feeChargedStroops: fee } as const)
+        : ({ status: "succeeded", txHash: `h-${payment.id}`, ledger: 7, feeChargedStroops: fee } as const);
+      return Records.finalize(db, payment, outcome);
+    }));
+    expect(paid.every((final) => final !== undefined)).toBe(true);
+    expect(await feeSpent(key.id)).toBe(fees.reduce((a, b) => a + b, 0n));
+    // A payment without a key, or without a fee, charges no key.
+    await Records.finalize(db, await insertQueuedPayment(db), { status: "succeeded", txHash: "anonymous", ledger: 7, feeChargedStroops: 99n });
+    await Records.finalize(db, await insertQueuedPayment(db, key.id), { status: "failed", reason: "x" });
+    expect(await feeSpent(key.id)).toBe(fees.reduce((a, b) => a + b, 0n));
   });
 
   it("refuses to fail a payment while one of its attempts may still land", async () => {
@@ -127,7 +145,12 @@ describe("Records.finalize", () => {
     expect(await Records.finalize(db, payment, { status: "failed", reason: "x" })).toBeUndefined();
     expect(await statusOf(payment.id)).toBe("submitting");
     // Its own attempt's end, concluded in the same transaction, lets it fail.
-    const final = await Records.finalize(db, payment, { status: "failed", reason: "x" }, undefined, { id: attempt!.id, status: "failed", reason: "txFAILED" });
+    const final = await Records.finalize(db, payment, { status: "failed", reason: "x" }, { id: attempt!.id, status: "failed", reason: "txFAILED" });
     expect(final).toMatchObject({ status: "failed", reason: "x" });
   });
 });
+
+async function feeSpent(keyId: string): Promise<bigint> {
+  const [row] = await db.select({ fee: schema.apiKeys.feeSpentStroops }).from(schema.apiKeys).where(eq(schema.apiKeys.id, keyId));
+  return row!.fee;
+}

@@ -2,7 +2,6 @@ import { ConfigError, type QuayConfig } from "@quay/config";
 import type { Db } from "@quay/db";
 import type { Logger } from "@quay/log";
 import type { Metrics } from "@quay/metrics";
-import { ApiKeys } from "@quay/keys";
 import { ChannelLeases } from "@quay/pool";
 import { JobSchemas, QueueNames } from "@quay/queue";
 import { Intake, SettlementEngine, settleBackoffMs, type SettleQueue, type SettlementNetwork } from "@quay/settlement";
@@ -37,7 +36,6 @@ export function consumers(context: ConsumerContext): Consumer[] {
     networks,
     metrics: context.metrics,
     logger: context.logger,
-    chargeKey: ApiKeys.charge,
     ...(context.engineOptions ? { options: context.engineOptions } : {}),
   });
   return [

@@ -197,23 +197,5 @@ export const ApiKeys = {
     const left = key.feeBudgetStroops - key.feeSpentStroops;
     return left > 0n ? left : 0n;
   },
-
-  /**
-   * Adds a fee Quay actually paid to the key's spend, inside the caller's transaction (the one that
-   * records the settlement), as one `SET fee_spent = fee_spent + $fee`: concurrent charges add up
-   * and none is lost. The fee was paid on chain, so it is recorded even past the budget; the budget
-   * gate is at admission (see the api's auth plugin), which bounds any overshoot to fees in flight.
-   */
-  async charge(tx: DbLike, keyId: string, feeStroops: bigint): Promise<void> {
-    if (typeof feeStroops !== "bigint" || feeStroops < 0n) {
-      throw new ApiKeyInputError("feeStroops", "a fee charged is a whole number of stroops, 0 or more");
-    }
-    const [row] = await tx
-      .update(apiKeys)
-      .set({ feeSpentStroops: sql`${apiKeys.feeSpentStroops} + ${feeStroops}` })
-      .where(eq(apiKeys.id, keyId))
-      .returning({ id: apiKeys.id });
-    if (!row) throw new UnknownApiKeyError(keyId);
-  },
 };
 

@@ -1,5 +1,5 @@
 import { Account, rpc, Transaction, xdr, type FeeBumpTransaction } from "@stellar/stellar-sdk";
-import type { Db, DbTx } from "@quay/db";
+import type { Db } from "@quay/db";
 import type { Logger } from "@quay/log";
 import type { Metrics } from "@quay/metrics";
 import type { ChannelLeases, LeasedAccount } from "@quay/pool";
@@ -34,8 +34,6 @@ export interface EngineDeps {
   readonly networks: ReadonlyMap<string, SettlementNetwork>;
   readonly metrics: Metrics;
   readonly logger: Logger;
-  /** Adds the fee actually charged to the payment's API key, inside the finalizing transaction. */
-  readonly chargeKey?: (tx: DbTx, apiKeyId: string, feeStroops: bigint) => Promise<void>;
   readonly options?: EngineOptions;
 }
 
@@ -368,7 +366,7 @@ export class SettlementEngine {
 
   /** Makes the payment final; the final payment when this call did, undefined when another run had. */
   private async finish(payment: Payment, outcome: FinalOutcome, concluded?: ConcludedAttempt): Promise<Payment | undefined> {
-    const final = await Records.finalize(this.deps.db, payment, outcome, this.deps.chargeKey, concluded);
+    const final = await Records.finalize(this.deps.db, payment, outcome, concluded);
     if (final && outcome.feeChargedStroops) {
       this.deps.metrics.feesSpent.inc({ network: payment.network, tenant: payment.apiKeyId ? "keyed" : "anonymous" }, Number(outcome.feeChargedStroops));
     }

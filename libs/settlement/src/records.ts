@@ -1,7 +1,7 @@
-import { and, asc, eq, getTableColumns, inArray, notInArray, sql } from "drizzle-orm";
+import { and, asc, eq, getTableColumns, gt, inArray, notInArray, sql } from "drizzle-orm";
 import { preparedOnce, schema, type Db, type DbLike, type DbTx } from "@quay/db";
 
-const { payments, paymentAttempts } = schema;
+const { apiKeys, payments, paymentAttempts } = schema;
 
 export type Payment = typeof payments.$inferSelect;
 export type Attempt = typeof paymentAttempts.$inferSelect;
@@ -107,37 +107,23 @@ export const Records = {
   },
 
   /**
-   * Makes a payment final exactly once: only a payment that is not final yet changes, and the fee
-   * is charged to its key in the same transaction, so a retried job charges nothing twice. A
-   * failure is refused while any attempt is live (it may land, or did): only a success or the last
-   * attempt's end can close such a payment. `concluded`, the attempt whose outcome this is, is
-   * marked in the same statement or transaction, so no crash can leave a landed attempt with an
-   * open payment. Returns the final payment, or undefined when nothing changed.
+   * Makes a payment final exactly once: only a payment that is not final yet changes, and a fee
+   * paid is charged to the payment's key in the same statement, so a retried job charges nothing
+   * twice. A failure is refused while any attempt is live (it may land, or did): only a success or
+   * the last attempt's end can close such a payment. `concluded`, the attempt whose outcome this
+   * is, is marked in the same statement, so no crash can leave a landed attempt with an open
+   * payment. Returns the final payment, or undefined when nothing changed.
    *
-   * A success with no fee to charge is one statement (every unkeyed payment takes this path); a
-   * charge adds the key's update in a transaction. A failure first locks the row and then looks
-   * for live attempts in a statement of its own, which sees any attempt committed while it waited.
+   * A success is one statement. A failure first locks the row and then looks for live attempts in
+   * a statement of its own, which sees any attempt committed while it waited.
    */
-  async finalize(
-    db: Db,
-    payment: Pick<Payment, "id" | "apiKeyId">,
-    outcome: FinalOutcome,
-    charge?: (tx: DbTx, apiKeyId: string, feeStroops: bigint) => Promise<void>,
-    concluded?: ConcludedAttempt,
-  ): Promise<Payment | undefined> {
-    const fee = outcome.feeChargedStroops;
-    // api_key_id is written once, at intake, so the caller's copy tells whether there is a charge.
-    const charging = charge !== undefined && payment.apiKeyId !== null && fee !== undefined && fee > 0n;
-    if (outcome.status === "succeeded" && !charging) return makeFinal(db, payment.id, outcome, concluded);
+  async finalize(db: Db, payment: Pick<Payment, "id">, outcome: FinalOutcome, concluded?: ConcludedAttempt): Promise<Payment | undefined> {
+    if (outcome.status === "succeeded") return makeFinal(db, payment.id, outcome, concluded);
     return db.transaction(async (tx) => {
-      if (outcome.status === "failed") {
-        if (concluded) await attemptEnd(tx, concluded.id, concluded.status, concluded.reason);
-        const [current] = await tx.select({ status: payments.status }).from(payments).where(eq(payments.id, payment.id)).for("update");
-        if (!current || isFinal(current) || (await hasLiveAttempt(tx, payment.id))) return undefined;
-      }
-      const row = await makeFinal(tx, payment.id, outcome, outcome.status === "succeeded" ? concluded : undefined);
-      if (row?.apiKeyId && fee && charge) await charge(tx, row.apiKeyId, fee);
-      return row;
+      if (concluded) await attemptEnd(tx, concluded.id, concluded.status, concluded.reason);
+      const [current] = await tx.select({ status: payments.status }).from(payments).where(eq(payments.id, payment.id)).for("update");
+      if (!current || isFinal(current) || (await hasLiveAttempt(tx, payment.id))) return undefined;
+      return makeFinal(tx, payment.id, outcome);
     });
   },
 };
@@ -159,28 +145,43 @@ function attemptEnd(db: DbLike, id: string, status: Attempt["status"], reason?: 
 
 /**
  * The payment's final state, written unless it is final already, with the concluded attempt's end
- * in the same statement and the outcome announced on commit.
+ * and the fee's charge to the payment's key in the same statement, and the outcome announced on
+ * commit. The charge reads the payment row this statement wrote, so it happens exactly when the
+ * payment became final here; the fee was paid on chain, so it is recorded even past the key's
+ * budget (the budget gate is at admission, which bounds any overshoot to fees in flight). Every payment of a key charges the same row: in one statement, its
+ * lock is held for microseconds, where a transaction would hold it across round trips and
+ * serialize that key's settlements behind one another.
  */
 async function makeFinal(db: DbLike, paymentId: string, outcome: FinalOutcome, concluded?: ConcludedAttempt): Promise<Payment | undefined> {
-  const update = concluded
-    ? db.with(db.$with("concluded", {}).as(attemptEnd(db, concluded.id, concluded.status, concluded.reason).getSQL())).update(payments)
-    : db.update(payments);
-  const [row] = await update
-    .set({
-      status: outcome.status,
-      reason: outcome.reason ?? null,
-      txHash: outcome.txHash ?? null,
-      ledger: outcome.ledger ?? null,
-      feeChargedStroops: outcome.feeChargedStroops ?? null,
-      channelAccount: outcome.channelAccount ?? null,
-      updatedAt: sql`now()`,
-      settledAt: sql`now()`,
-    })
-    .where(and(eq(payments.id, paymentId), notInArray(payments.status, [...FINAL_STATUSES])))
-    .returning({ ...getTableColumns(payments), announced: sql`pg_notify(${PAYMENT_FINAL_CHANNEL}, ${payments.id}::text)` });
+  const final = db.$with("final").as(
+    db
+      .update(payments)
+      .set({
+        status: outcome.status,
+        reason: outcome.reason ?? null,
+        txHash: outcome.txHash ?? null,
+        ledger: outcome.ledger ?? null,
+        feeChargedStroops: outcome.feeChargedStroops ?? null,
+        channelAccount: outcome.channelAccount ?? null,
+        updatedAt: sql`now()`,
+        settledAt: sql`now()`,
+      })
+      .where(and(eq(payments.id, paymentId), notInArray(payments.status, [...FINAL_STATUSES])))
+      .returning({ ...getTableColumns(payments), announced: sql`pg_notify(${PAYMENT_FINAL_CHANNEL}, ${payments.id}::text)`.as("announced") }),
+  );
+  const charged = db.$with("charged").as(
+    db
+      .update(apiKeys)
+      .set({ feeSpentStroops: sql`${apiKeys.feeSpentStroops} + ${final.feeChargedStroops}` })
+      .from(final)
+      .where(and(eq(apiKeys.id, final.apiKeyId), gt(final.feeChargedStroops, 0n)))
+      .returning({ id: apiKeys.id }),
+  );
+  const ctes = concluded ? [db.$with("concluded", {}).as(attemptEnd(db, concluded.id, concluded.status, concluded.reason).getSQL()), final, charged] : [final, charged];
+  const [row] = await db.with(...ctes).select().from(final);
   if (!row) return undefined;
-  const { announced: _, ...payment } = row;
-  return payment;
+  const { announced: _, ...settled } = row;
+  return settled;
 }
 
 async function hasLiveAttempt(db: DbLike, paymentId: string): Promise<boolean> {
