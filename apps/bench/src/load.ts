@@ -1,3 +1,4 @@
+import http from "node:http";
 import { performance } from "node:perf_hooks";
 import type { PreparedPayment } from "./payloads";
 import { sleep } from "./processes";
@@ -37,6 +38,9 @@ export async function runOpenLoop(options: {
   const { payments, perSecond } = options;
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;
+  // node:http on kept-alive sockets: fetch costs the generator several CPU ms per call, which on a
+  // small machine the facilitator under test would pay for.
+  const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
   const started = performance.now();
   let maxLag = 0;
   const inFlight: Promise<Outcome>[] = [];
@@ -45,21 +49,22 @@ export async function runOpenLoop(options: {
     const wait = due - performance.now();
     if (wait > 1) await sleep(wait);
     maxLag = Math.max(maxLag, performance.now() - due);
-    inFlight.push(settleOnce(options.url, headers, payments[i]!, started, options.timeoutMs));
+    inFlight.push(settleOnce(agent, options.url, headers, payments[i]!, started, options.timeoutMs));
   }
-  return { outcomes: await Promise.all(inFlight), maxScheduleLagMs: maxLag };
+  const outcomes = await Promise.all(inFlight);
+  agent.destroy();
+  return { outcomes, maxScheduleLagMs: maxLag };
 }
 
-async function settleOnce(url: string, headers: Record<string, string>, payment: PreparedPayment, levelStart: number, timeoutMs: number): Promise<Outcome> {
+async function settleOnce(agent: http.Agent, url: string, headers: Record<string, string>, payment: PreparedPayment, levelStart: number, timeoutMs: number): Promise<Outcome> {
   const sent = performance.now();
   const done = (kind: Outcome["kind"], extra: { reason?: string; transaction?: string } = {}): Outcome => {
     const answered = performance.now();
     return { payment, sentAtMs: sent - levelStart, answeredAtMs: answered - levelStart, latencyMs: answered - sent, kind, ...extra };
   };
   try {
-    const res = await fetch(`${url}/settle`, { method: "POST", headers, body: payment.json, signal: AbortSignal.timeout(timeoutMs) });
-    const text = await res.text();
-    if (res.status !== 200) return done("failed", { reason: `http_${res.status}` });
+    const { status, text } = await post(agent, `${url}/settle`, headers, payment.json, timeoutMs);
+    if (status !== 200) return done("failed", { reason: `http_${status}` });
     const body = JSON.parse(text) as { success?: unknown; errorReason?: unknown; transaction?: unknown };
     const transaction = typeof body.transaction === "string" && body.transaction ? { transaction: body.transaction } : {};
     if (body.success === true) return done("success", transaction);
@@ -69,4 +74,28 @@ async function settleOnce(url: string, headers: Record<string, string>, payment:
     const name = error instanceof Error ? error.name : "error";
     return done("none", { reason: `no_answer:${name === "TimeoutError" ? "timeout" : name}` });
   }
+}
+
+class TimeoutError extends Error {
+  override readonly name = "TimeoutError";
+}
+
+function post(agent: http.Agent, url: string, headers: Record<string, string>, body: string, timeoutMs: number): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: "POST", agent, headers: { ...headers, "content-length": Buffer.byteLength(body) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (chunk: Buffer) => chunks.push(chunk));
+      res.on("end", () => {
+        clearTimeout(timer);
+        resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") });
+      });
+      res.on("error", reject);
+    });
+    const timer = setTimeout(() => req.destroy(new TimeoutError(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    req.on("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    req.end(body);
+  });
 }

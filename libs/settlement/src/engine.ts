@@ -1,9 +1,9 @@
-import { Account, rpc, Transaction, xdr, type FeeBumpTransaction } from "@stellar/stellar-sdk";
+import { Account, rpc, Transaction, xdr } from "@stellar/stellar-sdk";
 import type { Db } from "@quay/db";
 import type { Logger } from "@quay/log";
 import type { Metrics } from "@quay/metrics";
 import type { ChannelLeases, LeasedAccount } from "@quay/pool";
-import { RpcUnavailableError, Tx, type SendAnswer, type Signer, type StellarNetwork } from "@quay/stellar";
+import { RpcUnavailableError, Submission, Tx, type SendAnswer, type SignedFeeBump, type SignedInner, type Signer, type StellarNetwork } from "@quay/stellar";
 import { bidCeiling, FeeOracle } from "./fees";
 import { isFinal, Records, type Attempt, type ConcludedAttempt, type FinalOutcome, type Payment } from "./records";
 import { ReusableSimulation } from "./reuse";
@@ -167,7 +167,7 @@ export class SettlementEngine {
     clientTx: Transaction,
     lease: LeasedAccount,
     first: boolean,
-  ): Promise<Transaction | undefined> {
+  ): Promise<SignedInner | undefined> {
     const { network } = net;
     const knownSequence = first && lease.nextSequence !== null;
     const sequence = knownSequence ? (lease.nextSequence! - 1n).toString() : (await network.account(lease.publicKey)).sequenceNumber();
@@ -187,8 +187,7 @@ export class SettlementEngine {
       maxTime,
       sorobanData: Tx.padResources(resources.transactionData, resources.minResourceFee, this.padPercent),
     });
-    lease.signer.sign(inner);
-    return inner;
+    return Submission.signInner(inner, lease.signer, network.passphrase);
   }
 
   /** Simulates the rebuilt transaction; undefined (and the payment failed) when it does not simulate. */
@@ -218,18 +217,18 @@ export class SettlementEngine {
    * Sends the inner tx in fee bumps until one is accepted and confirmed. Throws Rebuild when the
    * inner tx itself can no longer land (bad sequence, expired).
    */
-  private async sendWithBids(net: SettlementNetwork, payment: Payment, lease: LeasedAccount, inner: Transaction): Promise<Payment | undefined> {
+  private async sendWithBids(net: SettlementNetwork, payment: Payment, lease: LeasedAccount, inner: SignedInner): Promise<Payment | undefined> {
     const { network } = net;
-    const ceiling = bidCeiling(net.maxFeeStroops, Tx.resourceFee(inner), inner.operations.length);
+    const ceiling = bidCeiling(net.maxFeeStroops, inner.resourceFee, inner.operationCount);
     if (ceiling === undefined) {
       return this.finish(payment, { status: "failed", reason: SettleReasons.feeExceedsMaximum, channelAccount: lease.publicKey });
     }
-    const maxTime = Number(inner.timeBounds?.maxTime ?? "0");
+    const maxTime = inner.maxTime;
     let bid = min(await this.oracle(network).bid(), ceiling);
 
     for (;;) {
       if (Date.now() / 1000 > maxTime) throw new Rebuild("expired");
-      const bump = Tx.feeBump(inner, net.fund, bid, network.passphrase);
+      const bump = Submission.feeBump(inner, net.fund, bid, network.passphrase);
       const attempt = await this.record(payment, lease, inner, bump, bid, maxTime);
       if (!attempt) throw new AttemptRefused();
 
@@ -280,8 +279,8 @@ export class SettlementEngine {
   private async record(
     payment: Payment,
     lease: LeasedAccount,
-    inner: Transaction,
-    bump: FeeBumpTransaction,
+    inner: SignedInner,
+    bump: SignedFeeBump,
     bid: bigint,
     maxTime: number,
   ): Promise<Attempt | undefined> {
@@ -289,11 +288,11 @@ export class SettlementEngine {
       paymentId: payment.id,
       channelAccount: lease.publicKey,
       sequence: inner.sequence,
-      txHash: Tx.hashHex(bump),
-      innerTxHash: Tx.hashHex(inner),
+      txHash: bump.hash,
+      innerTxHash: inner.hash,
       feeBidStroops: bid,
       maxTime,
-      envelope: bump.toXDR(),
+      envelope: bump.envelope,
     });
   }
 
