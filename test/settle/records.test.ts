@@ -83,6 +83,18 @@ describe("Records.recordBuilt", () => {
   });
 });
 
+describe("Records.markSent", () => {
+  it("marks a built attempt sent, and never reopens one that ended", async () => {
+    const payment = await insertQueuedPayment(db);
+    const attempt = (await Records.recordBuilt(db, attemptOf(payment, `${payment.id}-1`)))!;
+    await Records.markSent(db, attempt.id);
+    expect(await attemptStatusOf(attempt.id)).toBe("sent");
+    await Records.finalize(db, payment, { status: "succeeded", txHash: attempt.txHash, ledger: 5 }, { id: attempt.id, status: "succeeded" });
+    await Records.markSent(db, attempt.id);
+    expect(await attemptStatusOf(attempt.id)).toBe("succeeded");
+  });
+});
+
 describe("Records.finalize", () => {
   it("makes a payment succeeded once, ends its attempt in the same statement, and announces it", async () => {
     const listener = new pg.Client({ connectionString: url });
@@ -153,4 +165,9 @@ describe("Records.finalize", () => {
 async function feeSpent(keyId: string): Promise<bigint> {
   const [row] = await db.select({ fee: schema.apiKeys.feeSpentStroops }).from(schema.apiKeys).where(eq(schema.apiKeys.id, keyId));
   return row!.fee;
+}
+
+async function attemptStatusOf(attemptId: string): Promise<string> {
+  const [row] = await db.select({ status: schema.paymentAttempts.status }).from(schema.paymentAttempts).where(eq(schema.paymentAttempts.id, attemptId));
+  return row!.status;
 }

@@ -237,7 +237,7 @@ export class SettlementEngine {
       this.stage(net, "submit", sendStarted);
 
       if (sent.status === "PENDING" || sent.status === "DUPLICATE") {
-        await Records.markAttempt(this.deps.db, attempt.id, "sent");
+        await Records.markSent(this.deps.db, attempt.id);
         const confirmStarted = performance.now();
         const outcome = await this.confirm(net, attempt, { sentAtLedger: sent.latestLedger });
         this.stage(net, "confirm", confirmStarted);
@@ -338,7 +338,7 @@ export class SettlementEngine {
     const { network } = net;
     try {
       const sent = await network.send(attempt.envelope);
-      if (sent.status === "PENDING" || sent.status === "DUPLICATE") await Records.markAttempt(this.deps.db, attempt.id, "sent");
+      if (sent.status === "PENDING" || sent.status === "DUPLICATE") await Records.markSent(this.deps.db, attempt.id);
       this.deps.metrics.submissionRetries.inc({ network: network.id, cause: "resumed" });
     } catch (error) {
       if (error instanceof RpcUnavailableError) throw error;

@@ -1,13 +1,48 @@
 import type { Queue } from "bullmq";
-import { and, eq, inArray } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import pg from "pg";
-import { schema, type Db } from "@quay/db";
+import { preparedOnce, schema, type Db } from "@quay/db";
 import type { JobData } from "@quay/queue";
 import { isFinal, PAYMENT_FINAL_CHANNEL, Records, type Payment } from "./records";
 
 const { payments } = schema;
 
-export type NewPayment = Omit<typeof payments.$inferInsert, "id" | "status" | "createdAt" | "updatedAt">;
+/** What the api knows of a payment when it accepts it. */
+export interface NewPayment {
+  readonly network: string;
+  readonly payer: string;
+  readonly authNonce: string;
+  readonly asset: string;
+  readonly payTo: string;
+  readonly amount: bigint;
+  readonly clientTransaction: string;
+  readonly signatureExpirationLedger: number;
+  readonly simulatedResources?: string | null;
+  readonly simulatedAtLedger?: number | null;
+  readonly apiKeyId?: string | null;
+}
+
+/** Every /settle inserts its payment: prepared once. */
+const insertPayment = preparedOnce((db) =>
+  db
+    .insert(payments)
+    .values({
+      network: sql.placeholder("network"),
+      payer: sql.placeholder("payer"),
+      authNonce: sql.placeholder("authNonce"),
+      asset: sql.placeholder("asset"),
+      payTo: sql.placeholder("payTo"),
+      amount: sql.placeholder("amount"),
+      clientTransaction: sql.placeholder("clientTransaction"),
+      signatureExpirationLedger: sql.placeholder("signatureExpirationLedger"),
+      simulatedResources: sql.placeholder("simulatedResources"),
+      simulatedAtLedger: sql.placeholder("simulatedAtLedger"),
+      apiKeyId: sql.placeholder("apiKeyId"),
+    })
+    .onConflictDoNothing()
+    .returning()
+    .prepare("quay_insert_payment"),
+);
 
 export type SettleQueue = Queue<JobData<"settle">>;
 
@@ -34,7 +69,12 @@ export const Intake = {
 
   /** Inserts the payment unless it exists, then makes sure a job is queued for it while it is not final. */
   async accept(db: Db, queue: SettleQueue, payment: NewPayment): Promise<{ payment: Payment; created: boolean }> {
-    const [inserted] = await db.insert(payments).values(payment).onConflictDoNothing().returning();
+    const [inserted] = await insertPayment(db).execute({
+      ...payment,
+      simulatedResources: payment.simulatedResources ?? null,
+      simulatedAtLedger: payment.simulatedAtLedger ?? null,
+      apiKeyId: payment.apiKeyId ?? null,
+    });
     const row = inserted ?? (await Intake.find(db, payment.network, payment.payer, payment.authNonce));
     if (!row) throw new Error("payment vanished between insert and read");
     // A row just inserted has no job yet (its id is new), so there is none to look up.

@@ -39,6 +39,15 @@ const paymentById = preparedOnce((db) =>
   db.select().from(payments).where(eq(payments.id, sql.placeholder("id"))).prepare("quay_payment_by_id"),
 );
 
+/** Every sent transaction's attempt is marked so: prepared once. */
+const attemptSent = preparedOnce((db) =>
+  db
+    .update(paymentAttempts)
+    .set({ status: "sent" })
+    .where(and(eq(paymentAttempts.id, sql.placeholder("id")), eq(paymentAttempts.status, "built")))
+    .prepare("quay_attempt_sent"),
+);
+
 /** Reads and writes of one payment's settlement, each a single statement or transaction. */
 export const Records = {
   async payment(db: Db, id: string): Promise<Payment | undefined> {
@@ -96,6 +105,11 @@ export const Records = {
     return { ...attempt, id: row.id, createdAt, status: "built", reason: null, details: null, finishedAt: null };
   },
 
+  /** The attempt's transaction was accepted by the network (a no-op once the attempt moved on). */
+  async markSent(db: Db, id: string): Promise<void> {
+    await attemptSent(db).execute({ id });
+  },
+
   async markAttempt(
     db: DbLike,
     id: string,
@@ -123,7 +137,7 @@ export const Records = {
       if (concluded) await attemptEnd(tx, concluded.id, concluded.status, concluded.reason);
       const [current] = await tx.select({ status: payments.status }).from(payments).where(eq(payments.id, payment.id)).for("update");
       if (!current || isFinal(current) || (await hasLiveAttempt(tx, payment.id))) return undefined;
-      return makeFinal(tx, payment.id, outcome);
+      return makeFinal(tx, payment.id, outcome, undefined, true);
     });
   },
 };
@@ -148,25 +162,28 @@ function attemptEnd(db: DbLike, id: string, status: Attempt["status"], reason?: 
  * and the fee's charge to the payment's key in the same statement, and the outcome announced on
  * commit. The charge reads the payment row this statement wrote, so it happens exactly when the
  * payment became final here; the fee was paid on chain, so it is recorded even past the key's
- * budget (the budget gate is at admission, which bounds any overshoot to fees in flight). Every payment of a key charges the same row: in one statement, its
- * lock is held for microseconds, where a transaction would hold it across round trips and
- * serialize that key's settlements behind one another.
+ * budget (the budget gate is at admission, which bounds any overshoot to fees in flight). Every
+ * payment of a key charges the same row: in one statement its lock is held for microseconds, where
+ * a transaction would hold it across round trips and queue that key's settlements behind it.
+ *
+ * Every payment runs it, so it is prepared (drizzle builds its SQL once); a failure, inside its
+ * transaction, builds it on the spot.
  */
-async function makeFinal(db: DbLike, paymentId: string, outcome: FinalOutcome, concluded?: ConcludedAttempt): Promise<Payment | undefined> {
+function finalStatement(db: DbLike, withConcluded: boolean) {
   const final = db.$with("final").as(
     db
       .update(payments)
       .set({
-        status: outcome.status,
-        reason: outcome.reason ?? null,
-        txHash: outcome.txHash ?? null,
-        ledger: outcome.ledger ?? null,
-        feeChargedStroops: outcome.feeChargedStroops ?? null,
-        channelAccount: outcome.channelAccount ?? null,
+        status: sql`${sql.placeholder("status")}`,
+        reason: sql`${sql.placeholder("reason")}`,
+        txHash: sql`${sql.placeholder("txHash")}`,
+        ledger: sql`${sql.placeholder("ledger")}`,
+        feeChargedStroops: sql`${sql.placeholder("feeChargedStroops")}`,
+        channelAccount: sql`${sql.placeholder("channelAccount")}`,
         updatedAt: sql`now()`,
         settledAt: sql`now()`,
       })
-      .where(and(eq(payments.id, paymentId), notInArray(payments.status, [...FINAL_STATUSES])))
+      .where(and(eq(payments.id, sql.placeholder("paymentId")), notInArray(payments.status, [...FINAL_STATUSES])))
       .returning({ ...getTableColumns(payments), announced: sql`pg_notify(${PAYMENT_FINAL_CHANNEL}, ${payments.id}::text)`.as("announced") }),
   );
   const charged = db.$with("charged").as(
@@ -177,8 +194,37 @@ async function makeFinal(db: DbLike, paymentId: string, outcome: FinalOutcome, c
       .where(and(eq(apiKeys.id, final.apiKeyId), gt(final.feeChargedStroops, 0n)))
       .returning({ id: apiKeys.id }),
   );
-  const ctes = concluded ? [db.$with("concluded", {}).as(attemptEnd(db, concluded.id, concluded.status, concluded.reason).getSQL()), final, charged] : [final, charged];
-  const [row] = await db.with(...ctes).select().from(final);
+  const concluded = db.$with("concluded", {}).as(
+    db
+      .update(paymentAttempts)
+      .set({ status: sql`${sql.placeholder("attemptStatus")}`, reason: sql`${sql.placeholder("attemptReason")}`, finishedAt: sql`now()` })
+      .where(and(eq(paymentAttempts.id, sql.placeholder("attemptId")), inArray(paymentAttempts.status, ["built", "sent"])))
+      .getSQL(),
+  );
+  return db
+    .with(...(withConcluded ? [concluded, final, charged] : [final, charged]))
+    .select()
+    .from(final)
+    .prepare(withConcluded ? "quay_finalize_concluded" : "quay_finalize");
+}
+
+const finalPrepared = preparedOnce((db) => finalStatement(db, false));
+const finalConcludedPrepared = preparedOnce((db) => finalStatement(db, true));
+
+async function makeFinal(db: DbLike, paymentId: string, outcome: FinalOutcome, concluded?: ConcludedAttempt, inTransaction = false): Promise<Payment | undefined> {
+  const statement = inTransaction
+    ? finalStatement(db, concluded !== undefined)
+    : (concluded ? finalConcludedPrepared : finalPrepared)(db as Db);
+  const [row] = await statement.execute({
+    paymentId,
+    status: outcome.status,
+    reason: outcome.reason ?? null,
+    txHash: outcome.txHash ?? null,
+    ledger: outcome.ledger ?? null,
+    feeChargedStroops: outcome.feeChargedStroops ?? null,
+    channelAccount: outcome.channelAccount ?? null,
+    ...(concluded ? { attemptId: concluded.id, attemptStatus: concluded.status, attemptReason: concluded.reason ?? null } : {}),
+  });
   if (!row) return undefined;
   const { announced: _, ...settled } = row;
   return settled;
