@@ -3,7 +3,7 @@
  * library's own client against the devnet's RPC) is valid, and every tampering in the corpus gets
  * its reason. The devnet simulates the SAC transfer for real: signatures, nonces, expiry, balances.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { Address, xdr } from "@stellar/stellar-sdk";
 import { X402, type VerifyOutcome } from "@quay/x402";
 import { clearFaults, setFaults, startTestDevnet, type TestDevnet } from "../devnet/helpers";
@@ -53,6 +53,34 @@ describe("a real client payload", () => {
     });
     expect(Address.fromScAddress(credentials.address()).toString()).toBe(world.parties.payer.publicKey());
     expect(await metricValue(metrics, "quay_rpc_call_duration_seconds", { method: "simulateTransaction", outcome: "ok" })).toBe(1);
+  });
+});
+
+describe("the envelope sent to simulation", () => {
+  async function simulatedEnvelope(transaction: string): Promise<{ answer: string; sent: unknown }> {
+    const { body } = await CORPUS[0]!.build(world);
+    const payload = structuredClone(body) as typeof body & { paymentPayload: { payload: { transaction: string } } };
+    payload.paymentPayload.payload.transaction = transaction;
+    const metrics = testMetrics();
+    const network = testNetwork(t.devnet.rpcUrl, metrics);
+    const request = vi.spyOn(network, "request");
+    const outcome = await X402.verify(verifierContext(network, metrics, { quayAddresses: new Set(world.parties.quayAddresses) }), payload);
+    const simulate = request.mock.calls.find(([method]) => method === "simulateTransaction");
+    return { answer: answerOf(outcome), sent: (simulate?.[1] as { transaction?: unknown } | undefined)?.transaction };
+  }
+
+  it("is the client's base64 as received, when it is canonical", async () => {
+    const { answer, sent } = await simulatedEnvelope(world.envelope);
+    expect(answer).toBe("valid");
+    expect(sent).toBe(world.envelope);
+  });
+
+  it("is encoded again when the client's base64 is not canonical (line breaks), so every RPC reads it alike", async () => {
+    const wrapped = world.envelope.replace(/.{76}/g, "$&\n");
+    expect(wrapped).toContain("\n");
+    const { answer, sent } = await simulatedEnvelope(wrapped);
+    expect(answer).toBe("valid");
+    expect(sent).toBe(world.envelope);
   });
 });
 

@@ -142,9 +142,10 @@ export class StellarNetwork {
     return this.call(method, () => this.jsonRpc.request<T>(method, params, this.timeoutMs));
   }
 
-  /** simulateTransaction, parsed by the SDK. */
-  async simulate(tx: Transaction | FeeBumpTransaction): Promise<rpc.Api.SimulateTransactionResponse> {
-    const raw = await this.request<rpc.Api.RawSimulateTransactionResponse>("simulateTransaction", { transaction: tx.toXDR() });
+  /** simulateTransaction, parsed by the SDK; an envelope already encoded (base64 XDR) is sent as it is. */
+  async simulate(tx: Transaction | FeeBumpTransaction | string): Promise<rpc.Api.SimulateTransactionResponse> {
+    const transaction = typeof tx === "string" ? tx : tx.toXDR();
+    const raw = await this.request<rpc.Api.RawSimulateTransactionResponse>("simulateTransaction", { transaction });
     return rpc.parseRawSimulation(raw);
   }
 

@@ -8,6 +8,9 @@ import { Rejection } from "./rejection";
 import { Simulation, type SimulationSuccess } from "./simulation";
 import { Transfer } from "./transfer";
 
+/** Base64 as every RPC decodes it: no whitespace, padding only at the end. */
+const CANONICAL_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
 /**
  * x402 `exact` verify for Stellar: every check of @x402/stellar's facilitator, in its order and
  * with its reason strings, plus Quay's stricter ones (asset allow-list, no envelope signatures,
@@ -93,7 +96,8 @@ async function verify(context: VerifierContext, body: unknown): Promise<VerifyOu
         throw new Rejection(InvalidReason.unsupportedAsset, `this facilitator does not settle asset ${requirements.asset} on ${net.network.id}`);
       }
 
-      const transaction = Transfer.parse(RequestBody.transactionXdr(paymentPayload), net.network.passphrase);
+      const envelope = RequestBody.transactionXdr(paymentPayload);
+      const transaction = Transfer.parse(envelope, net.network.passphrase);
       const call = Transfer.read(transaction, {
         asset: requirements.asset,
         payTo: requirements.payTo,
@@ -109,7 +113,8 @@ async function verify(context: VerifierContext, body: unknown): Promise<VerifyOu
 
       const ledgerSeconds = net.network.ledgerCloseSeconds(); // never rejects; overlaps the simulation
       const simulation = Simulation.requireSuccess(
-        await net.network.simulate(transaction),
+        // The bytes just parsed need no second encoding, unless the RPC might read them otherwise.
+        await net.network.simulate(CANONICAL_BASE64.test(envelope) ? envelope : transaction),
         payer,
       );
       Simulation.requireFeeWithin(BigInt(transaction.fee), simulation, net.maxFeeStroops, payer);
