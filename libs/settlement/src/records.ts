@@ -137,7 +137,7 @@ export const Records = {
       if (concluded) await attemptEnd(tx, concluded.id, concluded.status, concluded.reason);
       const [current] = await tx.select({ status: payments.status }).from(payments).where(eq(payments.id, payment.id)).for("update");
       if (!current || isFinal(current) || (await hasLiveAttempt(tx, payment.id))) return undefined;
-      return makeFinal(tx, payment.id, outcome, undefined, true);
+      return makeFinalIn(tx, payment.id, outcome);
     });
   },
 };
@@ -211,10 +211,22 @@ function finalStatement(db: DbLike, withConcluded: boolean) {
 const finalPrepared = preparedOnce((db) => finalStatement(db, false));
 const finalConcludedPrepared = preparedOnce((db) => finalStatement(db, true));
 
-async function makeFinal(db: DbLike, paymentId: string, outcome: FinalOutcome, concluded?: ConcludedAttempt, inTransaction = false): Promise<Payment | undefined> {
-  const statement = inTransaction
-    ? finalStatement(db, concluded !== undefined)
-    : (concluded ? finalConcludedPrepared : finalPrepared)(db as Db);
+/** The payment's final state through the prepared statement: the path of every success. */
+function makeFinal(db: Db, paymentId: string, outcome: FinalOutcome, concluded?: ConcludedAttempt): Promise<Payment | undefined> {
+  return runFinal((concluded ? finalConcludedPrepared : finalPrepared)(db), paymentId, outcome, concluded);
+}
+
+/** The same statement on a transaction's connection: a failure, once its row is locked and checked. */
+function makeFinalIn(tx: DbTx, paymentId: string, outcome: FinalOutcome): Promise<Payment | undefined> {
+  return runFinal(finalStatement(tx, false), paymentId, outcome);
+}
+
+async function runFinal(
+  statement: ReturnType<typeof finalStatement>,
+  paymentId: string,
+  outcome: FinalOutcome,
+  concluded?: ConcludedAttempt,
+): Promise<Payment | undefined> {
   const [row] = await statement.execute({
     paymentId,
     status: outcome.status,
