@@ -75,5 +75,15 @@ describe("Submission (envelopes as bytes)", () => {
     const soroban = Submission.signInner(sorobanTx(channel, "3", 500n), Signer.fromSecret(channel.secret()), Networks.TESTNET);
     expect(() => Submission.feeBump(soroban, fund, 99n, Networks.TESTNET)).toThrow(FeeBumpBidError);
     expect(Submission.feeBump(soroban, fund, 100n, Networks.TESTNET).fee).toBe(700n);
+    // An inner rate that is not a whole number of stroops (301 over 2 operations) is not rounded down.
+    const uneven = new TransactionBuilder(new Account(channel.publicKey(), "1"), { fee: "100", networkPassphrase: Networks.TESTNET })
+      .addOperation(Operation.bumpSequence({ bumpTo: "5" }))
+      .addOperation(Operation.bumpSequence({ bumpTo: "6" }))
+      .setTimebounds(0, 1_900_000_000)
+      .build();
+    const unevenInner = Submission.signInner(uneven, Signer.fromSecret(channel.secret()), Networks.TESTNET);
+    const raised = { ...unevenInner, fee: 301n }; // the bid rule only reads the fee fields
+    expect(() => Submission.feeBump(raised, fund, 150n, Networks.TESTNET)).toThrow(FeeBumpBidError);
+    expect(Submission.feeBump(raised, fund, 151n, Networks.TESTNET).fee).toBe(453n);
   });
 });

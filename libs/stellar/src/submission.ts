@@ -78,8 +78,11 @@ export const Submission = {
    * SDK's `buildFeeBumpTransaction` and `sign`, byte for byte, with its checks on the bid.
    */
   feeBump(inner: SignedInner, feeSource: Signer, bidPerOp: bigint, passphrase: string): SignedFeeBump {
-    const innerRate = (inner.fee - inner.resourceFee) / BigInt(inner.operationCount);
-    if (bidPerOp < innerRate) throw new FeeBumpBidError(`a fee bump bids at least the inner transaction's ${innerRate} stroops`);
+    const ops = BigInt(inner.operationCount);
+    // The inner rate, (fee - resourceFee) / ops, compared without rounding it.
+    if (bidPerOp * ops < inner.fee - inner.resourceFee) {
+      throw new FeeBumpBidError("a fee bump bids at least the inner transaction's inclusion fee per operation");
+    }
     if (bidPerOp < MIN_BASE_FEE) throw new FeeBumpBidError(`a fee bump bids at least ${MIN_BASE_FEE} stroops`);
     const fee = bidPerOp * BigInt(inner.operationCount + 1) + inner.resourceFee;
     const feeBumpTx = Buffer.concat([
