@@ -1,6 +1,6 @@
 # The api and the worker (one image, two commands; see docker-compose.yml). Quay runs its
 # TypeScript with tsx: there is no build step, so the image is the sources plus node_modules.
-FROM node:20-bookworm-slim
+FROM node:22-bookworm-slim
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json ./
 COPY apps ./apps

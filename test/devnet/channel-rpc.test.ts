@@ -72,7 +72,7 @@ describe("one-way channel over RPC", () => {
       subInvocations: [],
     });
     const latest = (await t.server.getLatestLedger()).sequence;
-    const recipientAuth = await authorizeInvocation(o.recipient, latest + 100, invocation, o.recipient.publicKey(), t.passphrase);
+    const recipientAuth = await authorizeInvocation({ signer: o.recipient, validUntilLedgerSeq: latest + 100, invocation, networkPassphrase: t.passphrase });
     const op = Operation.invokeContractFunction({ contract: o.channel, function: "close", args, auth: [recipientAuth] });
     const relayerXlmBefore = BigInt((await t.server.getAccountEntry(relayer.publicKey())).balance().toString());
     await send(t, relayer, op);
@@ -108,32 +108,26 @@ describe("channel archival over RPC", () => {
     await t.close();
   });
 
-  it("an archived channel answers simulation with a restorePreamble; after the restore it works again", async () => {
+  it("an archived channel is restored by the next invocation itself: no restorePreamble, the entries marked, the top_up lands", async () => {
     const o = await openChannel(t, XLM, 4);
     const instanceKey = xdr.LedgerKey.contractData(
       new xdr.LedgerKeyContractData({ contract: Address.fromString(o.channel).toScAddress(), key: xdr.ScVal.scvLedgerKeyContractInstance(), durability: xdr.ContractDataDurability.persistent() }),
     );
     const liveUntil = (await t.server.getLedgerEntries(instanceKey)).entries[0]!.liveUntilLedgerSeq!;
     while ((await t.server.getLatestLedger()).sequence <= liveUntil) await new Promise((r) => setTimeout(r, 50));
+    expect((await t.server.getLedgerEntries(instanceKey)).entries[0]!.liveUntilLedgerSeq).toBe(0);
 
     const call = () => Operation.invokeContractFunction({ contract: o.channel, function: "top_up", args: [nativeToScVal(XLM, { type: "i128" })] });
     const sim = await t.server.simulateTransaction((await builderFor(t, o.funder.publicKey())).addOperation(call()).setTimeout(60).build());
-    expect(rpc.Api.isSimulationRestore(sim)).toBe(true);
-    if (!rpc.Api.isSimulationRestore(sim)) return;
-    const archived = sim.restorePreamble.transactionData.build().resources().footprint().readWrite().map((k) => k.toXDR("base64"));
-    expect(archived).toContain(instanceKey.toXDR("base64"));
-
-    const restore = (await builderFor(t, o.funder.publicKey()))
-      .setSorobanData(sim.restorePreamble.transactionData.build())
-      .addOperation(Operation.restoreFootprint({}))
-      .setTimeout(60)
-      .build();
-    const fee = BigInt(restore.fee);
-    expect(fee).toBeGreaterThanOrEqual(BigInt(sim.restorePreamble.minResourceFee));
-    restore.sign(o.funder);
-    expect((await submitAndWait(t.server, restore)).status).toBe("SUCCESS");
+    if (!rpc.Api.isSimulationSuccess(sim)) throw new Error(`simulation failed: ${JSON.stringify(sim)}`);
+    expect(rpc.Api.isSimulationRestore(sim)).toBe(false);
+    const data = sim.transactionData.build();
+    const readWrite = data.resources().footprint().readWrite().map((k) => k.toXDR("base64"));
+    const marked = data.ext().switch() === 1 ? data.ext().resourceExt().archivedSorobanEntries().map((i) => readWrite[i]) : [];
+    expect(marked).toContain(instanceKey.toXDR("base64"));
 
     await send(t, o.funder, call());
     expect(await read(t, o.channel, "balance")).toBe(2n * XLM);
+    expect((await t.server.getLedgerEntries(instanceKey)).entries[0]!.liveUntilLedgerSeq).toBeGreaterThan(liveUntil);
   });
 });

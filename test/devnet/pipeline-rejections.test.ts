@@ -90,8 +90,15 @@ describe("envelope judgment: each rejection carries the network's result code", 
     const ok = (await builderFor(t, a.publicKey())).addOperation(selfPay(a)).setTimeout(30).build();
     ok.sign(a);
     expect((await submitAndWait(t.server, ok)).status).toBe("SUCCESS");
-    // Resubmitting the landed transaction: its sequence number is used up.
-    expect(txResultCode((await rejected(ok)).errorResult!)).toBe("txBadSeq");
+    // Another transaction on the landed one's sequence number: it is used up.
+    const stale = new TransactionBuilder(new Account(a.publicKey(), account.sequenceNumber()), { fee: "101", networkPassphrase: t.passphrase })
+      .addOperation(selfPay(a))
+      .setTimeout(30)
+      .build();
+    stale.sign(a);
+    expect(txResultCode((await rejected(stale)).errorResult!)).toBe("txBadSeq");
+    // The landed transaction itself is banned for a while, as stellar-core bans applied hashes.
+    expect((await t.server.sendTransaction(ok)).status).toBe("TRY_AGAIN_LATER");
   });
 
   it("txTooLate and txTooEarly from time bounds", async () => {
@@ -114,7 +121,7 @@ describe("envelope judgment: each rejection carries the network's result code", 
     const future = (await builderFor(t, a.publicKey())).addOperation(selfPay(a)).setTimeout(30).setLedgerbounds(latest + 1000, 0).build();
     future.sign(a);
     expect(txResultCode((await rejected(future)).errorResult!)).toBe("txTooEarly");
-    const aged = (await builderFor(t, a.publicKey())).addOperation(selfPay(a)).setTimeout(30).setMinAccountSequenceAge(60).build();
+    const aged = (await builderFor(t, a.publicKey())).addOperation(selfPay(a)).setTimeout(30).setMinAccountSequenceAge(60n).build();
     aged.sign(a);
     expect(txResultCode((await rejected(aged)).errorResult!)).toBe("txNotSupported");
 

@@ -33,27 +33,33 @@ describe("network facts", () => {
     const health = await t.server.getHealth();
     expect(health.status).toBe("healthy");
     expect(health.oldestLedger).toBe(1);
+    // stellar-rpc v27.1 adds the close times (unix seconds) to getHealth; rpc.Server passes them through.
+    const rawHealth = health as typeof health & { latestLedgerCloseTime?: number; oldestLedgerCloseTime?: number };
+    expect(rawHealth.latestLedgerCloseTime).toBeGreaterThanOrEqual(rawHealth.oldestLedgerCloseTime ?? Infinity);
 
     const network = await t.server.getNetwork();
     expect(network.passphrase).toBe("Test SDF Network ; September 2015");
-    expect(Number(network.protocolVersion)).toBe(23);
+    expect(Number(network.protocolVersion)).toBe(28);
     expect(network.friendbotUrl).toBe(t.devnet.friendbotUrl);
 
     const version = await t.server.getVersionInfo();
-    expect(version.protocolVersion).toBe(23);
+    expect(version.protocolVersion).toBe(28);
+    expect(version).not.toHaveProperty("protocol_version");
 
     const first = await t.server.getLatestLedger();
     expect(first.id).toMatch(/^[0-9a-f]{64}$/);
     await new Promise((r) => setTimeout(r, 250));
     const later = await t.server.getLatestLedger();
     expect(later.sequence).toBeGreaterThan(first.sequence);
+    expect(Number(later.protocolVersion)).toBe(28);
+    expect(later.headerXdr.ledgerVersion()).toBe(28);
   });
 
   it("holds the root and USDC issuer accounts from genesis", async () => {
     const root = Keypair.master(t.passphrase).publicKey();
     expect(await xlmBalance(t.server, root)).toBeGreaterThan(1_000_000_000n * XLM);
-    const issuer = await t.server.getAccount(USDC.getIssuer());
-    expect(issuer.accountId()).toBe(USDC.getIssuer());
+    const issuer = await t.server.getAccount(USDC.getIssuer()!);
+    expect(issuer.accountId()).toBe(USDC.getIssuer()!);
   });
 
   it("serves getLedgers with parseable header and close meta", async () => {

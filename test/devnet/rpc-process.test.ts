@@ -9,7 +9,7 @@ const MAIN = fileURLToPath(new URL("../../apps/devnet/src/main.ts", import.meta.
 
 describe("devnet as its own process (apps/devnet/src/main.ts)", () => {
   it("prints one listening line, serves the RPC with its flags, and exits 0 on SIGTERM", async () => {
-    const child = spawn(process.execPath, ["--import", "tsx", MAIN, "--port", "0", "--ledger-close-ms", "150", "--passphrase", "Quay Devnet ; 2026"], {
+    const child = spawn(process.execPath, ["--import", "tsx", MAIN, "--port", "0", "--ledger-close-ms", "150", "--passphrase", "Quay Devnet ; 2026", "--protocol-version", "27"], {
       stdio: ["ignore", "pipe", "pipe"],
     });
     try {
@@ -27,7 +27,9 @@ describe("devnet as its own process (apps/devnet/src/main.ts)", () => {
         child.once("exit", (code) => reject(new Error(`exited early with ${code}`)));
       });
       const server = new rpc.Server(url, { allowHttp: true });
-      expect((await server.getNetwork()).passphrase).toBe("Quay Devnet ; 2026");
+      const network = await server.getNetwork();
+      expect(network.passphrase).toBe("Quay Devnet ; 2026");
+      expect(Number(network.protocolVersion)).toBe(27);
       const first = (await server.getLatestLedger()).sequence;
       await new Promise((r) => setTimeout(r, 400));
       expect((await server.getLatestLedger()).sequence).toBeGreaterThan(first);
@@ -55,5 +57,6 @@ describe("devnet as its own process (apps/devnet/src/main.ts)", () => {
     await expect(startDevnet({ ledgerCloseMs: 1 })).rejects.toBeInstanceOf(DevnetConfigError);
     await expect(startDevnet({ maxTxPerLedger: 0 })).rejects.toThrow(/maxTxPerLedger/);
     await expect(startDevnet({ minPersistentTtl: 10, maxEntryTtl: 5 })).rejects.toThrow(/maxEntryTtl/);
+    await expect(startDevnet({ protocolVersion: 22 })).rejects.toThrow(/protocolVersion must be an integer 23\.\.28/);
   });
 });

@@ -1,4 +1,4 @@
-import { Address, Asset, Contract, Operation, TransactionBuilder, nativeToScVal, rpc, scValToNative, xdr } from "@stellar/stellar-sdk";
+import { Address, Asset, Contract, Operation, SorobanDataBuilder, TransactionBuilder, nativeToScVal, rpc, scValToNative, xdr } from "@stellar/stellar-sdk";
 import type { Keypair } from "@stellar/stellar-sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { USDC, builderFor, fundedKeypair, startTestDevnet, submitAndWait, xlmBalance } from "./helpers";
@@ -91,11 +91,18 @@ describe("Soroban transactions through sendTransaction", () => {
     if (res.status !== rpc.Api.GetTransactionStatus.SUCCESS) return;
     expect(scValToNative(res.returnValue!)).toBe(777n);
     const charged = BigInt(res.resultXdr.feeCharged().toString());
-    expect(charged).toBe(needed + 100n);
+    // Charged: the inclusion fee, the non-refundable fee of the declared resources and the actual
+    // size, and the refundable fee consumed; simulation's padding of the size and of the
+    // refundable fee comes back with the over-declared 10 000.
+    const fees = res.resultMetaXdr.v4().sorobanMeta()!.ext().v1();
+    const nonRefundable = BigInt(fees.totalNonRefundableResourceFeeCharged().toString());
+    const refundable = BigInt(fees.totalRefundableResourceFeeCharged().toString());
+    expect(charged).toBe(100n + nonRefundable + refundable);
+    expect(charged).toBeLessThan(needed + 100n);
     expect(await xlmBalance(t.server, holder.publicKey())).toBe(10_000n * XLM - charged);
     // The refund is reported as an after-all-transactions fee event with a negative amount.
     const feeEvents = res.events.transactionEventsXdr.map((e) => scValToNative(e.event().body().v0().data()) as bigint);
-    expect(feeEvents).toEqual([needed + 10_100n, -10_000n]);
+    expect(feeEvents).toEqual([needed + 10_100n, charged - needed - 10_100n]);
     // Soroban inclusion fees are reported in their own lane.
     const stats = await t.server.getFeeStats();
     expect(Number(stats.sorobanInclusionFee.transactionCount)).toBeGreaterThanOrEqual(1);
@@ -128,7 +135,26 @@ describe("Soroban transactions through sendTransaction", () => {
     expect(sent.errorResult?.result().switch().name).toBe("txMalformed");
   });
 
-  it("reports liveUntilLedgerSeq for contract entries and a restorePreamble once one is archived", async () => {
+  it("refuses restore marks that are not ascending indexes of persistent read-write entries (txSorobanInvalid)", async () => {
+    const payer = await fundedKeypair(t.devnet, { usdc: 10n * XLM });
+    const payee = await fundedKeypair(t.devnet, { usdc: 1n });
+    const prepared = await t.server.prepareTransaction(await invocation(payer, "transfer", addr(payer.publicKey()), addr(payee.publicKey()), i128(1n)));
+    const readWrite = prepared.toEnvelope().v1().tx().ext().sorobanData().resources().footprint().readWrite();
+    // A transfer between G accounts writes their trustlines: not persistent contract entries.
+    const trustline = readWrite.findIndex((k) => k.switch() === xdr.LedgerEntryType.trustline());
+    expect(trustline).toBeGreaterThanOrEqual(0);
+    for (const marks of [[trustline], [readWrite.length], [0, 0]]) {
+      const env = prepared.toEnvelope();
+      env.v1().tx().ext().sorobanData().ext(new xdr.SorobanTransactionDataExt(1, new xdr.SorobanResourcesExtV0({ archivedSorobanEntries: marks })));
+      const marked = TransactionBuilder.fromXDR(env, t.passphrase);
+      marked.sign(payer);
+      const sent = await t.server.sendTransaction(marked);
+      expect(sent.status, JSON.stringify(marks)).toBe("ERROR");
+      expect(sent.errorResult?.result().switch().name).toBe("txSorobanInvalid");
+    }
+  });
+
+  it("reports liveUntilLedgerSeq, then 0 once archived; an invocation restores the entry automatically (protocol 23)", async () => {
     const payer = await fundedKeypair(t.devnet, { usdc: 10n * XLM });
     // A contract holder's balance is persistent contract data under the SAC, with the minimum TTL.
     const holder = Asset.native().contractId(t.passphrase);
@@ -148,28 +174,62 @@ describe("Soroban transactions through sendTransaction", () => {
     const live = entries.entries[0]?.liveUntilLedgerSeq;
     expect(live).toBe((landed as rpc.Api.GetSuccessfulTransactionResponse).ledger + 10 - 1);
 
-    // Wait until the entry is archived.
+    // Wait until the entry is archived: still reported, with core's placeholder TTL 0.
     while ((await t.server.getLatestLedger()).sequence <= live!) await new Promise((r) => setTimeout(r, 100));
-    const reader = await fundedKeypair(t.devnet);
-    const sim = await t.server.simulateTransaction(await invocation(reader, "balance", addr(holder)));
-    expect(rpc.Api.isSimulationRestore(sim)).toBe(true);
-    if (!rpc.Api.isSimulationRestore(sim)) return;
-    expect(scValToNative(sim.result.retval)).toBe(42n);
-    const preamble = sim.restorePreamble.transactionData.build();
-    expect(preamble.resources().footprint().readWrite().map((k) => k.toXDR("base64"))).toContain(balanceKey.toXDR("base64"));
+    const archived = await t.server.getLedgerEntries(balanceKey);
+    expect(archived.entries).toHaveLength(1);
+    expect(archived.entries[0]!.liveUntilLedgerSeq).toBe(0);
 
-    // Restore with the preamble, then the read simulates cleanly.
-    const restore = (await builderFor(t, reader.publicKey()))
-      .setSorobanData(preamble)
-      .addOperation(Operation.restoreFootprint({}))
+    // Extending an archived entry still needs a restore first: that simulation has a restorePreamble.
+    const reader = await fundedKeypair(t.devnet);
+    const extend = (await builderFor(t, reader.publicKey()))
+      .setSorobanData(new SorobanDataBuilder().setReadOnly([balanceKey]).build())
+      .addOperation(Operation.extendFootprintTtl({ extendTo: 100 }))
       .setTimeout(60)
       .build();
-    const restoreEnv = restore.toEnvelope();
-    restoreEnv.v1().tx().fee(Number(sim.restorePreamble.minResourceFee) + 100);
-    const restoreTx = TransactionBuilder.fromXDR(restoreEnv, t.passphrase);
-    restoreTx.sign(reader);
-    expect((await submitAndWait(t.server, restoreTx)).status).toBe("SUCCESS");
-    const after = await t.server.simulateTransaction(await invocation(reader, "balance", addr(holder)));
-    expect(rpc.Api.isSimulationSuccess(after) && !rpc.Api.isSimulationRestore(after)).toBe(true);
+    const extendSim = await t.server.simulateTransaction(extend);
+    expect(rpc.Api.isSimulationRestore(extendSim)).toBe(true);
+
+    // An invocation gets no restorePreamble: its footprint marks the entry for restore, and the
+    // restore's rent is in the fee.
+    const sim = await t.server.simulateTransaction(await invocation(reader, "balance", addr(holder)));
+    if (!rpc.Api.isSimulationSuccess(sim)) throw new Error(`simulation failed: ${JSON.stringify(sim)}`);
+    expect(rpc.Api.isSimulationRestore(sim)).toBe(false);
+    expect(scValToNative(sim.result!.retval)).toBe(42n);
+    const data = sim.transactionData.build();
+    const readWrite = data.resources().footprint().readWrite().map((k) => k.toXDR("base64"));
+    expect(data.ext().switch()).toBe(1);
+    expect(data.ext().resourceExt().archivedSorobanEntries().map((i) => readWrite[i])).toEqual([balanceKey.toXDR("base64")]);
+
+    // Sent as simulated (the SDK keeps the marks), the read lands and the entry is live again.
+    const read = rpc.assembleTransaction(await invocation(reader, "balance", addr(holder)), sim).build();
+    expect(read.toEnvelope().v1().tx().ext().sorobanData().ext().switch()).toBe(1);
+    read.sign(reader);
+    const restored = await submitAndWait(t.server, read);
+    expect(restored.status).toBe("SUCCESS");
+    const after = await t.server.getLedgerEntries(balanceKey);
+    expect(after.entries[0]!.liveUntilLedgerSeq).toBe((restored as rpc.Api.GetSuccessfulTransactionResponse).ledger + 10 - 1);
+    const again = await t.server.simulateTransaction(await invocation(reader, "balance", addr(holder)));
+    if (!rpc.Api.isSimulationSuccess(again)) throw new Error("simulation failed");
+    expect(again.transactionData.build().ext().switch()).toBe(0);
+    expect(BigInt(again.minResourceFee)).toBeLessThan(BigInt(sim.minResourceFee));
+  });
+
+  it("an archived entry the footprint does not mark fails the invocation on chain (entry archived), fee taken", async () => {
+    const payer = await fundedKeypair(t.devnet, { usdc: 10n * XLM });
+    const holder = Asset.native().contractId(t.passphrase);
+    const reader = await fundedKeypair(t.devnet);
+    // Simulated while live, sent after the entry is archived: the footprint has it read-only, unmarked.
+    const transfer = await t.server.prepareTransaction(await invocation(payer, "transfer", addr(payer.publicKey()), addr(holder), i128(1n)));
+    transfer.sign(payer);
+    const landed = (await submitAndWait(t.server, transfer)) as rpc.Api.GetSuccessfulTransactionResponse;
+    const stale = await t.server.prepareTransaction(await invocation(reader, "balance", addr(holder)));
+    stale.sign(reader);
+    while ((await t.server.getLatestLedger()).sequence <= landed.ledger + 10 - 1) await new Promise((r) => setTimeout(r, 100));
+    const failed = await submitAndWait(t.server, stale);
+    expect(failed.status).toBe("FAILED");
+    const result = (failed as rpc.Api.GetFailedTransactionResponse).resultXdr;
+    expect(result.result().results()[0]!.tr().invokeHostFunctionResult().switch().name).toBe("invokeHostFunctionEntryArchived");
+    expect(BigInt(result.feeCharged().toString())).toBeGreaterThan(0n);
   });
 });

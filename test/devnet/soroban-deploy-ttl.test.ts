@@ -151,27 +151,48 @@ describe("Soroban host: storage TTL, archival and restore", () => {
     expect(codeName(expectFailed(f.simulate(tooFar, funder, footprint)))).toBe("extendFootprintTtlMalformed");
   });
 
-  it("an archived instance blocks invocation (entry-archived, with archivedKeys) until restoreFootprint", () => {
+  it("an archived instance is restored automatically: simulation marks it, apply restores it and charges its rent; unmarked it fails", () => {
     const f = new HostFixture();
     const { funder, channel } = deployed(f);
     const getter = invoke({ contract: channel, fn: "refund_waiting_period", args: [] });
     const live = expectOk(f.simulate(getter, funder));
     expect(live.returnValue!.u32()).toBe(100);
+    expect(live.transactionData.ext().switch()).toBe(0);
 
     f.sequence += f.ledger.minPersistentTtl; // past the instance's and code's live-until ledger
-    const sim = expectFailed(f.simulate(getter, funder));
-    expect(codeName(sim)).toBe("invokeHostFunctionEntryArchived");
-    expect(keyIds(sim.archivedKeys ?? []).sort()).toEqual(keyIds([Keys.instance(channel), Keys.code(CHANNEL_WASM_HASH)]).sort());
-    expect(codeName(expectFailed(f.apply(getter, funder, live.transactionData)))).toBe("invokeHostFunctionEntryArchived");
+    const sim = expectOk(f.simulate(getter, funder));
+    expect(sim.returnValue!.u32()).toBe(100);
+    // Protocol 23: the archived entries move to the read-write footprint, marked by index for restore.
+    const fp = sim.transactionData.resources().footprint();
+    const marked = sim.transactionData.ext().resourceExt().archivedSorobanEntries().map((i) => fp.readWrite()[i]!);
+    expect(keyIds(marked).sort()).toEqual(keyIds([Keys.instance(channel), Keys.code(CHANNEL_WASM_HASH)]).sort());
+    // The restore's rent is in the fee: more than the same call on live entries.
+    expect(sim.minResourceFee).toBeGreaterThan(live.minResourceFee);
 
-    // An archived entry cannot be extended, only restored.
-    const restoreFp = new xdr.LedgerFootprint({ readOnly: [], readWrite: sim.archivedKeys! });
+    // The old footprint (entries read-only, nothing marked) fails as entry-archived and changes nothing.
+    expect(codeName(expectFailed(f.apply(getter, funder, live.transactionData)))).toBe("invokeHostFunctionEntryArchived");
+    expect(f.state.get(Keys.instance(channel))!.liveUntilLedgerSeq).toBeLessThan(f.sequence);
+
+    // With the marked footprint the invocation restores them (minimum TTL) and runs.
+    const applied = expectOk(f.apply(getter, funder, sim.transactionData));
+    expect(applied.returnValue!.u32()).toBe(100);
+    expect(applied.minResourceFee).toBe(sim.minResourceFee);
+    expect(f.state.get(Keys.instance(channel))?.liveUntilLedgerSeq).toBe(f.sequence + f.ledger.minPersistentTtl - 1);
+    expect(f.state.get(Keys.code(CHANNEL_WASM_HASH))?.liveUntilLedgerSeq).toBe(f.sequence + f.ledger.minPersistentTtl - 1);
+    expect(expectOk(f.simulate(getter, funder)).transactionData.ext().switch()).toBe(0);
+  });
+
+  it("restoreFootprint still restores archived entries explicitly", () => {
+    const f = new HostFixture();
+    const { funder, channel } = deployed(f);
+    f.sequence += f.ledger.minPersistentTtl;
+    const restoreFp = new xdr.LedgerFootprint({ readOnly: [], readWrite: [Keys.instance(channel), Keys.code(CHANNEL_WASM_HASH)] });
     const restore = Operation.restoreFootprint({});
     const restoreSim = expectOk(f.simulate(restore, funder, restoreFp));
     expect(restoreSim.minResourceFee).toBeGreaterThan(0n);
+    expect(restoreSim.transactionData.ext().switch()).toBe(0);
     expectOk(f.apply(restore, funder, restoreSim.transactionData));
     expect(f.state.get(Keys.instance(channel))?.liveUntilLedgerSeq).toBe(f.sequence + f.ledger.minPersistentTtl - 1);
-    expect(expectOk(f.simulate(getter, funder)).returnValue!.u32()).toBe(100);
   });
 
   it("a declared resource fee below the restore's rent fails the restore", () => {

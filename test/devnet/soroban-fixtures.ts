@@ -7,7 +7,7 @@ import { type Asset, authorizeEntry, hash, Keypair, Networks, Operation, xdr } f
 import { Accounts } from "../../apps/devnet/src/accounts";
 import { executeSorobanOp, installGenesisContracts, type GenesisContracts, type LedgerInfo, type SorobanOpResult } from "../../apps/devnet/src/soroban";
 import { LedgerState } from "../../apps/devnet/src/state";
-import { USDC_ISSUER } from "../../apps/devnet/src/config";
+import { DEFAULT_PROTOCOL_VERSION, USDC_ISSUER } from "../../apps/devnet/src/config";
 
 export const XLM = 10_000_000n;
 
@@ -20,7 +20,7 @@ export function ledgerInfo(sequence: number, overrides: Partial<LedgerInfo> = {}
     closeTime: 1_700_000_000n + BigInt(sequence) * 5n,
     networkPassphrase: Networks.TESTNET,
     networkId: hash(Buffer.from(Networks.TESTNET)),
-    protocolVersion: 23,
+    protocolVersion: DEFAULT_PROTOCOL_VERSION,
     minPersistentTtl: 4_096,
     minTemporaryTtl: 16,
     maxEntryTtl: 100_000,

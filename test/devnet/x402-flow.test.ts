@@ -9,7 +9,7 @@
  * allowClientHttpRpc() lets it use the devnet on loopback. Both are undone after the file.
  */
 import { Keypair, Operation, Transaction, TransactionBuilder, rpc, xdr } from "@stellar/stellar-sdk";
-import { allowClientHttpRpc, blockNonLoopbackNetwork } from "@quay/cli/demo";
+import { allowClientHttpRpc, blockNonLoopbackNetwork } from "@quay/demo";
 import { ExactStellarScheme as ExactStellarClient, createEd25519Signer } from "@x402/stellar";
 import { ExactStellarScheme as ExactStellarFacilitator } from "@x402/stellar/exact/facilitator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -106,7 +106,7 @@ function composeProblems(raw: unknown, source: string): string[] {
     if (svc.build !== undefined) {
       const dockerfile = path.resolve(repoRoot, svc.build.context, svc.build.dockerfile);
       if (!existsSync(dockerfile)) problems.push(`${name}: builds from ${svc.build.dockerfile}, which is not in the repo`);
-      else if (!/^FROM node:20-bookworm-slim\b/m.test(readFileSync(dockerfile, "utf8"))) problems.push(`${name}: its Dockerfile is not FROM node:20-bookworm-slim`);
+      else if (!/^FROM node:22-bookworm-slim\b/m.test(readFileSync(dockerfile, "utf8"))) problems.push(`${name}: its Dockerfile is not FROM node:22-bookworm-slim (Node 22 LTS: SDK 16 needs Node >= 22)`);
     }
     const envFiles = svc.env_file === undefined ? [] : [svc.env_file].flat();
     // a service that reads Quay's .env must only set variables Quay documents

@@ -23,6 +23,7 @@ describe("Config.load", () => {
         id: "stellar:testnet",
         passphrase: "Test SDF Network ; September 2015",
         rpcUrl: "http://127.0.0.1:8000",
+        rpcUrls: ["http://127.0.0.1:8000"],
         fundSecret: FUND_SECRET,
         assets: ["CBIELTK6YBZJU5UP2WWQEUCYKLPU6AUNZ2BQ4WWFEIE3USCIHMXQDAMA"],
         maxFeeStroops: 1_000_000n,
@@ -42,6 +43,14 @@ describe("Config.load", () => {
       ["stellar:testnet", "http://127.0.0.1:8000", 1_000_000n],
       ["stellar:pubnet", "https://rpc.example.org", 250_000n],
     ]);
+  });
+
+  it("takes several RPCs of one network: STELLAR_<NET>_RPC_URL first, then STELLAR_<NET>_RPC_URLS, each once", () => {
+    const config = Config.load({ ...valid, STELLAR_TESTNET_RPC_URLS: "http://127.0.0.1:8001, http://127.0.0.1:8000,http://127.0.0.1:8002" });
+    expect(config.networks[0]).toMatchObject({ rpcUrl: "http://127.0.0.1:8000", rpcUrls: ["http://127.0.0.1:8000", "http://127.0.0.1:8001", "http://127.0.0.1:8002"] });
+    const { STELLAR_TESTNET_RPC_URL: _, ...withoutOne } = valid;
+    expect(Config.load({ ...withoutOne, STELLAR_TESTNET_RPC_URLS: "http://127.0.0.1:8001,http://127.0.0.1:8002" }).networks[0]!.rpcUrl).toBe("http://127.0.0.1:8001");
+    expect(() => Config.load({ ...valid, STELLAR_TESTNET_RPC_URLS: "http://a,ftp://b" })).toThrow(/STELLAR_TESTNET_RPC_URLS/);
   });
 
   it.each([

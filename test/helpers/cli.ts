@@ -12,10 +12,15 @@ export interface CliOutcome {
 
 /** `quay <args>` as an operator runs it: its own process, with only PATH and `env` in its environment. */
 export function runQuayCli(args: readonly string[], env: Record<string, string>, timeoutMs = 60_000): Promise<CliOutcome> {
+  return runEntryPoint("apps/cli/src/main.ts", args, env, timeoutMs);
+}
+
+/** One of Quay's process entry points (`apps/<app>/src/main.ts`), run to its end the same way. */
+export function runEntryPoint(script: string, args: readonly string[], env: Record<string, string>, timeoutMs = 60_000): Promise<CliOutcome> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ["--import", "tsx", "apps/cli/src/main.ts", ...args],
+      ["--import", "tsx", script, ...args],
       { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? "", ...env }, timeout: timeoutMs },
       (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
     );

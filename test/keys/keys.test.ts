@@ -48,6 +48,10 @@ describe("ApiKeys on a real Postgres", () => {
         feeBudgetStroops: 5_000n,
         feeSpentStroops: 0n,
         rateLimitPerMinute: 30,
+        allowedContracts: null,
+        contractCapacityPercent: null,
+        feeResetPeriodSeconds: null,
+        feePeriodStartedAt: null,
       },
     });
   });
@@ -63,7 +67,22 @@ describe("ApiKeys on a real Postgres", () => {
     // A listing never carries the secret or its hash.
     for (const row of listed) {
       expect(Object.keys(row).sort()).toEqual(
-        ["createdAt", "feeBudgetStroops", "feeSpentStroops", "id", "networks", "prefix", "rateLimitPerMinute", "revokedAt", "tenant", "tenantId"].sort(),
+        [
+          "allowedContracts",
+          "contractCapacityPercent",
+          "createdAt",
+          "feeBudgetStroops",
+          "feePeriodStartedAt",
+          "feeResetPeriodSeconds",
+          "feeSpentStroops",
+          "id",
+          "networks",
+          "prefix",
+          "rateLimitPerMinute",
+          "revokedAt",
+          "tenant",
+          "tenantId",
+        ].sort(),
       );
     }
   });

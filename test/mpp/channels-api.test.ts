@@ -20,7 +20,8 @@ describe("MPP channels through Quay's API", () => {
   const sign = (amount: bigint, channel = o) => Commitment.sign(channel.commitmentKey, { channel: channel.channel, amount, networkPassphrase: quay.t.passphrase });
 
   beforeAll(async () => {
-    quay = await startRelayer();
+    // A short wait, so a close the worker cannot finish answers "pending" quickly.
+    quay = await startRelayer({ env: { SETTLE_WAIT_SECONDS: "3" } });
     o = await openChannel(quay.t, 5n * UNIT, "api-1");
   });
   afterAll(async () => {
@@ -63,8 +64,8 @@ describe("MPP channels through Quay's API", () => {
     const token = await quay.call("POST", "/mpp/channels", { address: USDC.contractId(quay.t.passphrase), network: "stellar:testnet", commitmentKey: other.commitmentKey.publicKey() });
     expect(token).toMatchObject({ status: 422, body: { error: "not_a_channel" } });
     const network = new StellarNetwork(quay.config.networks[0]!, createMetrics({ defaultMetrics: false }));
-    const strict = { db: quay.db, networks: new Map([["stellar:testnet", network]]), masterKey: undefined, wasmHashes: ["ab".repeat(32)], closeQueue: undefined as never };
-    const caller = { tenantId: (await quay.pool.query("select id from tenants where name = 'seller'")).rows[0].id, apiKeyId: "", assertNetwork: () => {} };
+    const strict = { db: quay.db, networks: new Map([["stellar:testnet", network]]), masterKey: undefined, wasmHashes: ["ab".repeat(32)], closeQueue: undefined as never, settleQueue: undefined as never, waiter: undefined as never, closeWaitMs: 0 };
+    const caller = { tenantId: (await quay.pool.query("select id from tenants where name = 'seller'")).rows[0].id, apiKeyId: "", budgeted: false, assertNetwork: () => {} };
     await expect(Channels.register(strict, caller, { address: other.channel, network: "stellar:testnet", commitmentKey: other.commitmentKey.publicKey() })).rejects.toMatchObject({
       status: 422,
       code: "unsupported_contract",
@@ -102,32 +103,36 @@ describe("MPP channels through Quay's API", () => {
     expect((await quay.call("GET", `/mpp/channels/${o.channel}`)).body.cumulative).toBe((4n * UNIT).toString());
   });
 
-  it("closes with the recipient's signed auth entry: the recipient gets the highest voucher, the funder the rest, once", async () => {
+  it("closes with the recipient's signed auth entry (CAP-71 V2, as SDK 17 signs): the recipient gets the highest voucher, the funder the rest, once", async () => {
     expect((await quay.call("POST", `/mpp/channels/${o.channel}/close`, {})).body).toMatchObject({ error: "recipient_auth_required" });
     const latest = (await quay.t.server.getLatestLedger()).sequence;
-    const authFor = async (amount: bigint) =>
-      (await authorizeInvocation(o.recipient, latest + 500, Closes.invocation(o.channel, amount, sign(amount)), o.recipient.publicKey(), quay.t.passphrase)).toXDR("base64");
+    const authFor = async (amount: bigint) => {
+      const invocation = Closes.invocation(o.channel, amount, sign(amount));
+      const entry = await authorizeInvocation({ signer: o.recipient, validUntilLedgerSeq: latest + 500, invocation, networkPassphrase: quay.t.passphrase, authV2: true });
+      expect(entry.credentials().switch().name).toBe("sorobanCredentialsAddressV2");
+      return entry.toXDR("base64");
+    };
     const stale = await quay.call("POST", `/mpp/channels/${o.channel}/close`, { recipientAuth: await authFor(3n * UNIT) });
     expect(stale).toMatchObject({ status: 409, body: { error: "stale_recipient_auth" } });
 
     const recipientBefore = await usdcBalance(quay.t.server, o.recipient.publicKey());
     const funderBefore = await usdcBalance(quay.t.server, o.funder.publicKey());
     const recipientAuth = await authFor(4n * UNIT);
-    const asked = await quay.call("POST", `/mpp/channels/${o.channel}/close`, { recipientAuth });
-    expect(asked).toMatchObject({ status: 202, body: { state: "closing", close: { trigger: "request", amount: (4n * UNIT).toString() } } });
-    // Asked again while under way: the same close.
-    expect((await quay.call("POST", `/mpp/channels/${o.channel}/close`, { recipientAuth })).body.close.trigger).toBe("request");
+    // Two asks at once: one close, and both answer once its transaction is final, with its hash.
+    const [asked, again] = await Promise.all([0, 1].map(() => quay.call("POST", `/mpp/channels/${o.channel}/close`, { recipientAuth })));
+    expect(asked).toMatchObject({ status: 200, body: { success: true, state: "closed", close: { trigger: "request", status: "succeeded", amount: (4n * UNIT).toString() } } });
+    expect(again).toMatchObject({ status: 200, body: { txHash: asked!.body.txHash } });
     expect((await quay.call("POST", `/mpp/channels/${o.channel}/vouchers`, { amount: (5n * UNIT).toString(), signature: sign(5n * UNIT) })).body).toMatchObject({
       success: false,
       error: { reason: "channel_closed" },
     });
 
-    const done = await eventually(() => quay.call("GET", `/mpp/channels/${o.channel}`), (r) => r.body.state === "closed", 30_000, "close");
+    const done = await quay.call("GET", `/mpp/channels/${o.channel}`);
     expect(done.body.close).toMatchObject({ status: "succeeded", paid: (4n * UNIT).toString(), refunded: UNIT.toString() });
     expect(done.body.txHash).toMatch(/^[0-9a-f]{64}$/);
     expect(await usdcBalance(quay.t.server, o.recipient.publicKey())).toBe(recipientBefore + 4n * UNIT);
     expect(await usdcBalance(quay.t.server, o.funder.publicKey())).toBe(funderBefore + UNIT);
-    expect((await quay.pool.query("select count(*)::int as n from payments where asset = $1", [o.channel])).rows[0].n).toBe(1);
+    expect((await quay.pool.query("select count(*)::int as n from submissions where kind = 'mpp_close' and payer = $1", [o.recipient.publicKey()])).rows[0].n).toBe(1);
   });
 
   it("closes a channel idle longer than its policy, with the key Quay holds", async () => {
@@ -148,5 +153,26 @@ describe("MPP channels through Quay's API", () => {
     const sealed = await quay.pool.query("select recipient_secret_encrypted as s from mpp_channels where address = $1", [idle.channel]);
     expect(sealed.rows[0].s).toMatch(/^v1:/);
     expect(sealed.rows[0].s).not.toContain(idle.recipient.secret());
+  });
+
+  it("a close whose transaction is not final within the wait answers 202 close_pending; asked again once the worker runs, it answers with the hash", async () => {
+    const late = await openChannel(quay.t, 2n * UNIT, "api-late");
+    await quay.call("POST", "/mpp/channels", { address: late.channel, network: "stellar:testnet", commitmentKey: late.commitmentKey.publicKey(), recipientSecret: late.recipient.secret() });
+    const amount = UNIT / 5n;
+    expect((await quay.call("POST", `/mpp/channels/${late.channel}/vouchers`, { amount: amount.toString(), signature: sign(amount, late) })).body.success).toBe(true);
+    await quay.stopWorker();
+    try {
+      const pending = await quay.call("POST", `/mpp/channels/${late.channel}/close`, {});
+      expect(pending).toMatchObject({
+        status: 202,
+        body: { success: false, error: { code: "temporarily_unavailable", reason: "close_pending" }, state: "closing", close: { status: "submitting" } },
+      });
+      expect(pending.body.txHash).toBeUndefined();
+    } finally {
+      await quay.startWorker();
+    }
+    const closed = await quay.call("POST", `/mpp/channels/${late.channel}/close`, {});
+    expect(closed).toMatchObject({ status: 200, body: { success: true, state: "closed", close: { status: "succeeded", paid: amount.toString() } } });
+    expect((await quay.t.server.getTransaction(closed.body.txHash)).status).toBe("SUCCESS");
   });
 });

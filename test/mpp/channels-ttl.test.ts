@@ -53,7 +53,9 @@ describe("TTL sweep", () => {
     const leftEntries = await ChannelLedger.entries(network, { address: left.channel, wasmHash: (await ChannelLedger.read(network, left.channel)).wasmHash, token: (await ChannelLedger.read(network, left.channel)).token });
     const leftInstance = leftEntries.entries.find((e) => e.kind === "instance")!;
     expect(leftInstance.liveUntilLedger!).toBeLessThan(leftEntries.latestLedger);
-    expect(rpc.Api.isSimulationRestore(await simulateBalance(left.channel))).toBe(true);
+    // Protocol 23 automatic restore: the simulation succeeds, no restorePreamble, the archived entries marked for restore.
+    const leftSim = await simulateBalance(left.channel);
+    expect(rpc.Api.isSimulationSuccess(leftSim) && !rpc.Api.isSimulationRestore(leftSim) && leftSim.transactionData.build().ext().switch()).toBe(1);
 
     // Kept: every entry still live, bumped again and again by Quay's pool.
     const keptState = await ChannelLedger.read(network, kept.channel);
@@ -80,7 +82,16 @@ describe("TTL sweep", () => {
 
     // Turning extension on for the archived channel: the sweep restores its entries first, then extends them.
     expect((await quay.call("PUT", `/mpp/channels/${left.channel}/policy`, { ttlExtendTo: 60 })).body.policy.ttlExtendTo).toBe(60);
-    await eventually(async () => rpc.Api.isSimulationSuccess(await simulateBalance(left.channel)), (ok) => ok, 20_000, "restore");
+    // Restored: the simulation no longer needs to mark anything for restore.
+    await eventually(
+      async () => {
+        const sim = await simulateBalance(left.channel);
+        return rpc.Api.isSimulationSuccess(sim) && sim.transactionData.build().ext().switch() === 0;
+      },
+      (ok) => ok,
+      20_000,
+      "restore",
+    );
     const kinds = async () =>
       (await quay.pool.query("select kind from mpp_ttl_bumps b join mpp_channels c on c.id = b.channel_id where c.address = $1 order by b.created_at", [left.channel])).rows.map(
         (r) => r.kind,

@@ -4,36 +4,38 @@
  * closing: on request (the recipient receives exactly the sum of the prices, the funder the
  * rest), and on its own when the funder starts a unilateral close and walks away.
  */
-import { Operation } from "@stellar/stellar-sdk";
+import { Keypair, Operation, rpc } from "@stellar/stellar-sdk";
+import { Credential } from "mppx";
 import { Mppx as ClientMppx } from "mppx/client";
 import { Mppx as ExpressMppx } from "mppx/express";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { STELLAR_TESTNET, Stellar } from "@quay/mpp";
+import { Commitment, STELLAR_TESTNET, Stellar } from "@quay/mpp";
 import { usdcBalance } from "../devnet/helpers";
-import { listen, newApp, send, UNIT, type Listening, type OpenedChannel, openChannel } from "./method-helpers";
+import { close } from "../../libs/mpp/src/channel/server";
+import { challengeOf, listen, newApp, receiptOf, send, UNIT, type Listening, type OpenedChannel, openChannel } from "./method-helpers";
 import { eventually, startRelayer, type Relayer } from "./relayer-fixtures";
 
 const SECRET = "quay-relayer-e2e-channel-secret-0123456789";
 const PRICE = 100_000n; // "0.01"
 const DEPOSIT = 3n * UNIT;
 
-async function sellOver(quay: Relayer, o: OpenedChannel): Promise<Listening> {
+async function sellOver(quay: Relayer, o: OpenedChannel, relayExtra: { recipientSigner?: Keypair; rpcUrl?: string } = {}): Promise<Listening> {
   const mppx = ExpressMppx.create({
     secretKey: SECRET,
     realm: "quay.test",
-    methods: [Stellar.server.channel({ channel: o.channel, network: STELLAR_TESTNET, relay: { relayerUrl: quay.apiUrl, apiKey: quay.apiKey } })],
+    methods: [Stellar.server.channel({ channel: o.channel, network: STELLAR_TESTNET, relay: { relayerUrl: quay.apiUrl, apiKey: quay.apiKey, ...relayExtra } })],
   });
   const app = newApp();
   app.get("/stream", mppx.channel({ amount: "0.01" }), (_req, res) => res.json({ chunk: "ok" }));
   return listen(app);
 }
 
-async function register(quay: Relayer, o: OpenedChannel): Promise<void> {
+async function register(quay: Relayer, o: OpenedChannel, options: { holdKey?: boolean } = {}): Promise<void> {
   const res = await quay.call("POST", "/mpp/channels", {
     address: o.channel,
     network: "stellar:testnet",
     commitmentKey: o.commitmentKey.publicKey(),
-    recipientSecret: o.recipient.secret(),
+    ...(options.holdKey === false ? {} : { recipientSecret: o.recipient.secret() }),
   });
   expect(res.status).toBe(201);
   expect(JSON.stringify(res.body)).not.toContain(o.recipient.secret());
@@ -68,11 +70,59 @@ describe("MPP channel end to end with Quay as relayer", () => {
 
     const recipientBefore = await usdcBalance(quay.t.server, o.recipient.publicKey());
     const funderBefore = await usdcBalance(quay.t.server, o.funder.publicKey());
-    expect((await quay.call("POST", `/mpp/channels/${o.channel}/close`, {})).status).toBe(202);
-    const done = await eventually(() => quay.call("GET", `/mpp/channels/${o.channel}`), (r) => r.body.state === "closed", 30_000, "close");
+    // The close answers once its transaction is final.
+    const closed = await quay.call("POST", `/mpp/channels/${o.channel}/close`, {});
+    expect(closed).toMatchObject({ status: 200, body: { success: true, state: "closed", txHash: expect.stringMatching(/^[0-9a-f]{64}$/) } });
+    const done = await quay.call("GET", `/mpp/channels/${o.channel}`);
     expect(done.body.close).toMatchObject({ status: "succeeded", trigger: "request", paid: (100n * PRICE).toString(), refunded: (DEPOSIT - 100n * PRICE).toString() });
     expect(await usdcBalance(quay.t.server, o.recipient.publicKey())).toBe(recipientBefore + 100n * PRICE);
     expect(await usdcBalance(quay.t.server, o.funder.publicKey())).toBe(funderBefore + DEPOSIT - 100n * PRICE);
+  });
+
+  it("a close credential through the MPP server: the receipt's reference is the close transaction's hash, final on the ledger", async () => {
+    const o = await openChannel(quay.t, DEPOSIT, "e2e-close-receipt", 50);
+    await register(quay, o, { holdKey: false });
+    const http = await sellOver(quay, o, { recipientSigner: o.recipient, rpcUrl: quay.t.devnet.rpcUrl });
+    const recipientBefore = await usdcBalance(quay.t.server, o.recipient.publicKey());
+    try {
+      const client = ClientMppx.create({ polyfill: false, methods: [Stellar.client.channel({ commitmentKeypair: o.commitmentKey, channel: o.channel })] });
+      for (let i = 0; i < 3; i++) expect((await client.fetch(`${http.url}/stream`)).status).toBe(200);
+      const amount = 4n * PRICE;
+      const signature = Commitment.sign(o.commitmentKey, { channel: o.channel, amount, networkPassphrase: quay.t.passphrase });
+      const header = Credential.serialize({ challenge: await challengeOf(`${http.url}/stream`), payload: { action: "close", amount: amount.toString(), signature } });
+      const res = await fetch(`${http.url}/stream`, { headers: { authorization: header } });
+      expect(res.status).toBe(200);
+      const { reference } = receiptOf(res);
+      expect(reference).toMatch(/^[0-9a-f]{64}$/);
+      const onLedger = await quay.t.server.getTransaction(reference);
+      expect(onLedger.status).toBe(rpc.Api.GetTransactionStatus.SUCCESS);
+      const state = await quay.call("GET", `/mpp/channels/${o.channel}`);
+      expect(state.body).toMatchObject({ state: "closed", txHash: reference, close: { status: "succeeded", paid: amount.toString(), refunded: (DEPOSIT - amount).toString() } });
+      expect(await usdcBalance(quay.t.server, o.recipient.publicKey())).toBe(recipientBefore + amount);
+    } finally {
+      await http.close();
+    }
+  });
+
+  it("close() with Quay as fee payer: Quay submits the close the recipient authorised, and answers its hash once final", async () => {
+    const o = await openChannel(quay.t, DEPOSIT, "e2e-close-fn", 50);
+    await register(quay, o, { holdKey: false });
+    const amount = 3n * PRICE;
+    const signature = Commitment.sign(o.commitmentKey, { channel: o.channel, amount, networkPassphrase: quay.t.passphrase });
+    expect((await quay.call("POST", `/mpp/channels/${o.channel}/vouchers`, { amount: amount.toString(), signature })).body.success).toBe(true);
+    const recipientBefore = await usdcBalance(quay.t.server, o.recipient.publicKey());
+    const txHash = await close({
+      channel: o.channel,
+      amount,
+      signature,
+      feePayer: { url: quay.apiUrl, apiKey: quay.apiKey },
+      recipientSigner: o.recipient,
+      network: STELLAR_TESTNET,
+      rpcUrl: quay.t.devnet.rpcUrl,
+    });
+    expect((await quay.t.server.getTransaction(txHash)).status).toBe(rpc.Api.GetTransactionStatus.SUCCESS);
+    expect(await usdcBalance(quay.t.server, o.recipient.publicKey())).toBe(recipientBefore + amount);
+    expect((await quay.call("GET", `/mpp/channels/${o.channel}`)).body).toMatchObject({ state: "closed", txHash });
   });
 
   it("the funder calls close_start and walks away: Quay closes with the highest voucher before the waiting period ends", async () => {

@@ -34,7 +34,8 @@ async function swallowNextSend(quay: Relayer): Promise<() => Promise<void>> {
 describe("killing the worker in the middle of a close", () => {
   let quay: Relayer;
   beforeAll(async () => {
-    quay = await startRelayer({ withWorker: false, ledgerCloseMs: 200 });
+    // No worker at first: the close request waits only briefly, then answers "pending".
+    quay = await startRelayer({ withWorker: false, ledgerCloseMs: 200, env: { SETTLE_WAIT_SECONDS: "2" } });
   });
   afterAll(async () => {
     await quay?.stop();
@@ -52,11 +53,11 @@ describe("killing the worker in the middle of a close", () => {
     const funderBefore = await usdcBalance(quay.t.server, o.funder.publicKey());
 
     const swallowed = await swallowNextSend(quay);
-    expect((await quay.call("POST", `/mpp/channels/${o.channel}/close`, {})).status).toBe(202);
+    expect(await quay.call("POST", `/mpp/channels/${o.channel}/close`, {})).toMatchObject({ status: 202, body: { error: { reason: "close_pending" } } });
     const first = await startWorkerProcess(quay);
     await swallowed(); // the close transaction is on the wire, and will never land
     await kill(first);
-    const { rows: inFlight } = await quay.pool.query("select c.status, a.status as attempt from mpp_closes c join payment_attempts a on a.payment_id = c.payment_id");
+    const { rows: inFlight } = await quay.pool.query("select c.status, a.status as attempt from mpp_closes c join submission_attempts a on a.submission_id = c.submission_id");
     expect(inFlight).toEqual([{ status: "submitting", attempt: expect.stringMatching(/^(built|sent)$/) }]);
 
     await startWorkerProcess(quay);
@@ -64,8 +65,8 @@ describe("killing the worker in the middle of a close", () => {
     expect(done.body.close).toMatchObject({ status: "succeeded", paid: UNIT.toString(), refunded: (deposit - UNIT).toString() });
     expect(await usdcBalance(quay.t.server, o.recipient.publicKey())).toBe(recipientBefore + UNIT);
     expect(await usdcBalance(quay.t.server, o.funder.publicKey())).toBe(funderBefore + deposit - UNIT);
-    const payments = await quay.pool.query("select status from payments where asset = $1", [o.channel]);
-    expect(payments.rows).toEqual([{ status: "succeeded" }]);
+    const closes = await quay.pool.query("select status from submissions where kind = 'mpp_close' and payer = $1", [o.recipient.publicKey()]);
+    expect(closes.rows).toEqual([{ status: "succeeded" }]);
     const withdraws = await quay.t.server.getEvents({ startLedger: 1, filters: [{ type: "contract", contractIds: [o.channel] }] });
     expect(withdraws.events.filter((e) => e.topic[0]!.sym().toString() === "withdraw")).toHaveLength(1);
   });
@@ -98,7 +99,8 @@ describe("killing the worker in the middle of a TTL bump", () => {
     const startLedger = (await quay.t.server.getLatestLedger()).sequence;
     await swallowed(); // the sweep's extension is on the wire, and will never land
     await kill(first);
-    expect((await quay.pool.query("select count(*)::int as n from mpp_ttl_bumps")).rows[0].n).toBe(0);
+    // The bump is recorded (its submission with it), and not done.
+    expect((await quay.pool.query("select count(*)::int as n from mpp_ttl_bumps where tx_hash is not null")).rows[0].n).toBe(0);
 
     await quay.startWorker();
     await eventually(async () => (await quay.t.server.getLatestLedger()).sequence, (l) => l > startLedger + 3 * TTL, 60_000, "ledgers");
@@ -107,6 +109,6 @@ describe("killing the worker in the middle of a TTL bump", () => {
       .setTimeout(60)
       .build();
     expect(rpc.Api.isSimulationSuccess(await quay.t.server.simulateTransaction(tx))).toBe(true);
-    expect((await quay.pool.query("select count(*)::int as n from mpp_ttl_bumps where kind = 'extend'")).rows[0].n).toBeGreaterThanOrEqual(2);
+    expect((await quay.pool.query("select count(*)::int as n from mpp_ttl_bumps where kind = 'extend' and tx_hash is not null")).rows[0].n).toBeGreaterThanOrEqual(2);
   });
 });

@@ -4,7 +4,7 @@
  * method. Sponsored pull, unsponsored pull and signedHash push succeed and move exactly the price;
  * replays and tampered credentials are refused with the right code.
  */
-import { Account, Address, authorizeEntry, BASE_FEE, Contract, Keypair, nativeToScVal, rpc, TransactionBuilder, xdr } from "@stellar/stellar-sdk";
+import { Account, Address, authorizeEntry, BASE_FEE, Contract, Keypair, MuxedAccount, nativeToScVal, rpc, TransactionBuilder, xdr } from "@stellar/stellar-sdk";
 import type { Challenge } from "mppx";
 import { Credential, Store } from "mppx";
 import { Mppx as ClientMppx } from "mppx/client";
@@ -14,6 +14,7 @@ import { ALL_ZEROS, ChargeCheck, Did, Network, STELLAR_PUBNET, STELLAR_TESTNET, 
 import { fundedKeypair, startTestDevnet, USDC, usdcBalance } from "../devnet/helpers";
 import type { TestDevnet } from "../devnet/helpers";
 import { challengeOf, listen, newApp, receiptOf, refusal, UNIT } from "./method-helpers";
+import { AMOUNT, LATEST_LEDGER, USDC_TESTNET, invocation, newParties, paymentTx, signedEntry, transferArgs, transferEvent, type Parties } from "../x402/fixtures";
 import type { Listening } from "./method-helpers";
 
 const SECRET = "quay-mpp-method-test-secret-key-0123456789";
@@ -274,6 +275,54 @@ describe("stellar/charge through mppx, LOCAL mode, on the devnet", () => {
       const credential = await tampered(await challengeOf(`${http.url}/plain`), {});
       expect(await refusal(await fetch(`${http.url}/plain`, { headers: { authorization: credential } }))).toMatchObject({ code: "invalid_payment", reason: "sponsorship_unavailable" });
     });
+  });
+});
+
+describe("ChargeCheck, pure: the shared transfer check in MPP's words", () => {
+  // A sponsored payment built as the x402 tests build theirs: NULL-account source, the payer's signed entry.
+  const base = (parties: Parties, transaction: string) => ({
+    transaction,
+    request: { amount: AMOUNT.toString(), currency: USDC_TESTNET, recipient: parties.payTo, methodDetails: { network: STELLAR_TESTNET } },
+    source: Did.from(STELLAR_TESTNET, parties.payer.publicKey()),
+    expires: new Date(Date.now() + 60_000).toISOString(),
+    networkPassphrase: Network.passphrase(STELLAR_TESTNET),
+    sponsorAddresses: [...parties.quayAddresses],
+    sponsors: true,
+    latestLedger: LATEST_LEDGER,
+  });
+
+  it("accepts the payment as built (so each refusal below is its tamper's doing)", async () => {
+    const parties = newParties();
+    expect(ChargeCheck.structure(base(parties, (await paymentTx(parties, { expiration: LATEST_LEDGER + 10 })).toXDR()))).toMatchObject({ ok: true });
+  });
+
+  it("refuses the payer's auth entry signed for other terms than the call as unexpected_auth_entry", async () => {
+    const parties = newParties();
+    const otherTerms = invocation(USDC_TESTNET, "transfer", transferArgs(parties.payer.publicKey(), parties.payTo, AMOUNT + 1n));
+    const auth = [await signedEntry(parties.payer, otherTerms, LATEST_LEDGER + 10)];
+    expect(ChargeCheck.structure(base(parties, (await paymentTx(parties, { auth })).toXDR()))).toEqual({
+      ok: false,
+      code: "invalid_payment",
+      reason: "unexpected_auth_entry",
+      message: "the auth entry authorises another call than the transfer",
+    });
+  });
+
+  it("refuses a server account (or its muxed alias) as the operation source as sponsor_address_used", async () => {
+    const parties = newParties();
+    const muxed = new MuxedAccount(new Account(parties.channel.publicKey(), "0"), "3").accountId();
+    expect(ChargeCheck.structure(base(parties, (await paymentTx(parties, { opSource: muxed })).toXDR()))).toMatchObject({ ok: false, reason: "sponsor_address_used" });
+  });
+
+  it("judges the simulated transfer against the challenge's recipient: elsewhere is event_mismatch, from a server account sponsor_is_sender", () => {
+    const parties = newParties();
+    const payer = parties.payer.publicKey();
+    const expected = { currency: USDC_TESTNET, from: payer, to: parties.payTo, amount: AMOUNT };
+    const simulation = (event: xdr.DiagnosticEvent) => ChargeCheck.simulation({ events: [event], expected, sponsorAddresses: [...parties.quayAddresses] });
+    expect(simulation(transferEvent(USDC_TESTNET, payer, parties.payTo, AMOUNT))).toEqual({ ok: true, value: undefined });
+    expect(simulation(transferEvent(USDC_TESTNET, payer, Keypair.random().publicKey(), AMOUNT))).toMatchObject({ ok: false, code: "invalid_payment", reason: "event_mismatch" });
+    expect(simulation(transferEvent(USDC_TESTNET, parties.fund.publicKey(), parties.payTo, AMOUNT))).toMatchObject({ ok: false, reason: "sponsor_is_sender" });
+    expect(ChargeCheck.simulation({ events: [], expected, sponsorAddresses: [] })).toMatchObject({ ok: false, code: "simulation_failed", reason: "no_transfer_event" });
   });
 });
 

@@ -192,6 +192,56 @@ describe("RELAY mode against a fake relayer", () => {
     expect(relayer.seen.filter((s) => s.method === "POST").map((s) => s.path)).toEqual([`/base/mpp/channels/${CHANNEL}/vouchers`, `/base/mpp/channels/${CHANNEL}/close`]);
   });
 
+  it("channel close: a close still pending at the relayer, or an answer without a transaction hash, is no receipt", async () => {
+    relayer.answer(`POST /base/mpp/channels/${CHANNEL}/vouchers`, 200, { success: true, cumulative: "25000000" });
+    const closeHeader = async () => {
+      const amount = 25_000_000n;
+      const signature = Commitment.sign(commitmentKey, { channel: CHANNEL, amount, networkPassphrase: Network.passphrase(STELLAR_TESTNET) });
+      return Credential.serialize({ challenge: await challengeOf(`${http.url}/voucher`), payload: { action: "close", amount: amount.toString(), signature } });
+    };
+    relayer.answer(`POST /base/mpp/channels/${CHANNEL}/close`, 202, {
+      success: false,
+      state: "closing",
+      error: { code: "temporarily_unavailable", reason: "close_pending", message: "the close transaction is not final yet: ask again to wait for it" },
+    });
+    expect(await refusal(await fetch(`${http.url}/voucher`, { headers: { authorization: await closeHeader() } }))).toMatchObject({
+      status: 402,
+      code: "temporarily_unavailable",
+      reason: "close_pending",
+    });
+    relayer.answer(`POST /base/mpp/channels/${CHANNEL}/close`, 409, { error: "close_failed", reason: "transaction_failed", message: "the close transaction failed" });
+    expect(await refusal(await fetch(`${http.url}/voucher`, { headers: { authorization: await closeHeader() } }))).toMatchObject({ code: "unknown", reason: "transaction_failed" });
+    relayer.answer(`POST /base/mpp/channels/${CHANNEL}/close`, 200, { success: true, state: "closing" });
+    expect(await refusal(await fetch(`${http.url}/voucher`, { headers: { authorization: await closeHeader() } }))).toMatchObject({ code: "unknown", reason: "relayer_bad_answer" });
+  });
+
+  it("channel: the challenge always carries cumulativeAmount: the last the relayer said when it cannot be reached, 0 before it ever answered", async () => {
+    const server = async () => {
+      const mppx = ExpressMppx.create({
+        secretKey: SECRET,
+        realm: "quay.test",
+        methods: [Stellar.server.channel({ channel: CHANNEL, network: STELLAR_TESTNET, relay: { relayerUrl: `${relayerHttp.url}/base`, apiKey: API_KEY } })],
+      });
+      const app = newApp();
+      app.get("/voucher", mppx.channel({ amount: "0.5" }), (_req, res) => res.json({ ok: true }));
+      return listen(app);
+    };
+    const cumulativeOf = async (url: string) => ((await challengeOf(`${url}/voucher`)).request.methodDetails as { cumulativeAmount?: string }).cumulativeAmount;
+    relayer.answers.set(`GET /base/mpp/channels/${CHANNEL}`, "hang-up");
+    const fresh = await server();
+    try {
+      expect(await cumulativeOf(fresh.url)).toBe("0");
+      relayer.answer(`GET /base/mpp/channels/${CHANNEL}`, 200, { address: CHANNEL, highestAmount: "15000000" });
+      expect(await cumulativeOf(fresh.url)).toBe("15000000");
+      relayer.answers.set(`GET /base/mpp/channels/${CHANNEL}`, "hang-up");
+      expect(await cumulativeOf(fresh.url)).toBe("15000000");
+      relayer.answer(`GET /base/mpp/channels/${CHANNEL}`, 503, { success: false, error: { code: "temporarily_unavailable" } });
+      expect(await cumulativeOf(fresh.url)).toBe("15000000");
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it("RelayerClient reads channel state and refuses an answer without an address", async () => {
     const client = new RelayerClient({ relayerUrl: `${relayerHttp.url}/base/`, apiKey: API_KEY });
     expect(await client.channelState(CHANNEL)).toMatchObject({ address: CHANNEL, highestAmount: "15000000" });

@@ -4,14 +4,16 @@
  * sponsored charge, and Quay validates, claims, settles (through the x402 engine: a channel
  * account of the pool as source, fee-bumped by the fund account) and answers the receipt.
  */
-import { Keypair, rpc, TransactionBuilder } from "@stellar/stellar-sdk";
-import { Credential } from "mppx";
+import { authorizeEntry, Keypair, rpc, TransactionBuilder, xdr } from "@stellar/stellar-sdk";
+import { Challenge, Credential } from "mppx";
 import { Mppx as ClientMppx } from "mppx/client";
 import { Mppx as ExpressMppx } from "mppx/express";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { STELLAR_TESTNET, Stellar } from "@quay/mpp";
 import { clearFaults, fund, fundedKeypair, setFaults, USDC, usdcBalance } from "../devnet/helpers";
 import { listen, newApp, receiptOf, refusal, type Listening } from "./method-helpers";
+import { Signers } from "@quay/x402-buyer";
+import { buyerPayment, bytesN, deployAccount, ed25519Keys, fundContract, sacBalance, UNIT, validUntil } from "../devnet/smart-account-fixtures";
 import { startRelayer, type Relayer } from "./relayer-fixtures";
 
 const SECRET = "quay-relayer-charge-test-secret-0123456789";
@@ -83,7 +85,7 @@ describe("MPP sponsored charge relayed by Quay", () => {
     expect(await usdcBalance(quay.t.server, payer.publicKey())).toBe(before.payer - PRICE);
     expect(await usdcBalance(quay.t.server, recipient.publicKey())).toBe(before.recipient + PRICE);
     const { rows } = await quay.pool.query(
-      `select c.challenge_id, p.status, p.tx_hash, p.amount::text as amount from mpp_charges c join payments p on p.id = c.payment_id`,
+      `select c.challenge_id, p.status, p.tx_hash, p.amount::text as amount from mpp_charges c join submissions p on p.id = c.submission_id`,
     );
     expect(rows).toEqual([{ challenge_id: Credential.deserialize(credential).challenge.id, status: "succeeded", tx_hash: receipt.reference, amount: PRICE.toString() }]);
 
@@ -92,7 +94,7 @@ describe("MPP sponsored charge relayed by Quay", () => {
     expect(await usdcBalance(quay.t.server, payer.publicKey())).toBe(before.payer - PRICE);
   });
 
-  it("validate changes nothing; broadcast answers a retry with the same Idempotency-Key, refuses the same payment under another key, and hides it from other tenants", async () => {
+  it("validate changes nothing; broadcast gives one receipt (a retry with its Idempotency-Key is told it was delivered), refuses the same payment under another key, and hides it from other tenants", async () => {
     const body = await freshBody();
 
     expect(await quay.call("POST", "/mpp/charge/validate", body)).toEqual({ status: 200, body: { success: true } });
@@ -101,15 +103,17 @@ describe("MPP sponsored charge relayed by Quay", () => {
 
     const first = await quay.call("POST", "/mpp/charge/broadcast", body, { headers: { "idempotency-key": "mpp_retry_1" } });
     expect(first.body.success).toBe(true);
+    // One payment, one receipt: the retry is told the payment was delivered, and which transaction it was.
     const again = await quay.call("POST", "/mpp/charge/broadcast", body, { headers: { "idempotency-key": "mpp_retry_1" } });
-    expect(again.body).toEqual(first.body);
+    expect(again.body).toMatchObject({ success: false, error: { code: "already_used", reason: "duplicate_settlement" } });
+    expect(again.body.error.message).toContain(first.body.receipt.reference);
     const otherKey = await quay.call("POST", "/mpp/charge/broadcast", body, { headers: { "idempotency-key": "mpp_retry_2" } });
     expect(otherKey.body).toMatchObject({ success: false, error: { code: "already_used" } });
     expect((await quay.call("POST", "/mpp/charge/validate", body)).body).toMatchObject({ success: false, error: { code: "already_used" } });
     // Another tenant presenting the same transaction: the hash is claimed globally.
     const other = await quay.call("POST", "/mpp/charge/broadcast", body, { key: quay.otherApiKey, headers: { "idempotency-key": "mpp_retry_1" } });
     expect(other.body).toMatchObject({ success: false, error: { code: "already_used" } });
-    expect((await quay.pool.query("select count(*)::int as n from payments where status = 'succeeded'")).rows[0].n).toBe(2);
+    expect((await quay.pool.query("select count(*)::int as n from submissions where status = 'succeeded'")).rows[0].n).toBe(2);
   });
 
   it("refuses what does not match the challenge, without claiming anything", async () => {
@@ -173,7 +177,41 @@ describe("MPP sponsored charge relayed by Quay", () => {
     expect(receiptOf(res).reference).toBe(payload.hash);
     expect(await usdcBalance(quay.t.server, payer.publicKey())).toBe(before - PRICE);
     expect(await refusal(await fetch(`${http.url}/self-paid`, { headers: { authorization: credential } }))).toMatchObject({ status: 402, code: "already_used" });
-    const { rows } = await quay.pool.query("select submitted_tx_hash, payment_id from mpp_charges where inner_tx_hash = $1", [payload.hash]);
-    expect(rows).toEqual([{ submitted_tx_hash: payload.hash, payment_id: null }]);
+    const { rows } = await quay.pool.query("select submitted_tx_hash, submission_id from mpp_charges where inner_tx_hash = $1", [payload.hash]);
+    expect(rows).toEqual([{ submitted_tx_hash: payload.hash, submission_id: null }]);
+  });
+
+  it("settles a credential whose auth entry is CAP-71 V2 (as an SDK 17 wallet signs it): one receipt naming the settled transaction, the price moved once", async () => {
+    const body = await freshBody();
+    const envelope = xdr.TransactionEnvelope.fromXDR(body.payload.transaction, "base64");
+    const invoke = envelope.v1().tx().operations()[0]!.body().invokeHostFunctionOp();
+    const [entry] = invoke.auth();
+    const expiration = entry!.credentials().address().signatureExpirationLedger();
+    entry!.credentials(xdr.SorobanCredentials.sorobanCredentialsAddressV2(entry!.credentials().address()));
+    const signed = await authorizeEntry(entry!, payer, expiration, quay.t.passphrase);
+    expect(signed.credentials().switch().name).toBe("sorobanCredentialsAddressV2");
+    invoke.auth([signed]);
+    body.payload.transaction = envelope.toXDR("base64");
+
+    const before = await usdcBalance(quay.t.server, payer.publicKey());
+    const answer = await quay.call("POST", "/mpp/charge/broadcast", body);
+    expect(answer).toMatchObject({ status: 200, body: { success: true, receipt: { method: "stellar" } } });
+    const settled = await quay.t.server.getTransaction(answer.body.receipt.reference);
+    expect(settled.status).toBe(rpc.Api.GetTransactionStatus.SUCCESS);
+    expect(await usdcBalance(quay.t.server, payer.publicKey())).toBe(before - PRICE);
+  });
+
+  it("settles a sponsored charge paid from a contract account (a 2-of-3 multisig whose __check_auth authorises it)", async () => {
+    const keys = ed25519Keys(3);
+    const account = await deployAccount(quay.t, "ed25519Multisig", [xdr.ScVal.scvVec(keys.map((k) => bytesN(k.rawPublicKey()))), xdr.ScVal.scvU32(2)]);
+    await fundContract(quay.t, account, 10n * UNIT);
+    const challenge = Challenge.fromResponse(await fetch(`${http.url}/paid`));
+    const payment = await buyerPayment(quay.t, { account, payTo: recipient.publicKey(), amount: PRICE, sign: Signers.ed25519Multisig(keys.slice(0, 2)), validUntilLedger: await validUntil(quay.t, 20) });
+    const body = { challenge, payload: { type: "transaction", transaction: payment.transaction }, source: `did:pkh:stellar:testnet:${account}` };
+    const before = await sacBalance(quay.t, account);
+    const answer = await quay.call("POST", "/mpp/charge/broadcast", body);
+    expect(answer).toMatchObject({ status: 200, body: { success: true, receipt: { method: "stellar" } } });
+    expect((await quay.t.server.getTransaction(answer.body.receipt.reference)).status).toBe(rpc.Api.GetTransactionStatus.SUCCESS);
+    expect(await sacBalance(quay.t, account)).toBe(before - PRICE);
   });
 });

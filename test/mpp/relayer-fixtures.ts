@@ -18,6 +18,8 @@ export interface Relayer extends QuayHarness {
 export interface RelayerOptions {
   readonly ledgerCloseMs?: number;
   readonly minPersistentTtl?: number;
+  /** How many ledgers of history the devnet's RPC keeps (getTransaction, getEvents). */
+  readonly retentionLedgers?: number;
   readonly poolSize?: number;
   readonly withWorker?: boolean;
   /** Extra environment (e.g. MPP_TTL_SWEEP_SECONDS). */
@@ -28,7 +30,10 @@ export interface RelayerOptions {
 export async function startRelayer(options: RelayerOptions = {}): Promise<Relayer> {
   const quay = await startQuay({
     ledgerCloseMs: options.ledgerCloseMs ?? 200,
-    ...(options.minPersistentTtl ? { devnet: { minPersistentTtl: options.minPersistentTtl } } : {}),
+    devnet: {
+      ...(options.minPersistentTtl ? { minPersistentTtl: options.minPersistentTtl } : {}),
+      ...(options.retentionLedgers ? { retentionLedgers: options.retentionLedgers } : {}),
+    },
     ...(options.poolSize ? { poolSize: options.poolSize } : {}),
     ...(options.withWorker !== undefined ? { withWorker: options.withWorker } : {}),
     env: {

@@ -9,7 +9,7 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Keypair } from "@stellar/stellar-sdk";
-import { allowClientHttpRpc, createBuyer, startSeller, type Seller } from "@quay/cli/demo";
+import { allowClientHttpRpc, createBuyer, startSeller, type Seller } from "@quay/demo";
 import { fund } from "../devnet/helpers";
 import { startQuay, USDC_SAC, type QuayHarness } from "../settle/harness";
 import { dashboardExpressions, families, familyOf, OPS, quayMetricNames, ruleExpressions, startPrometheus, type RunningPrometheus } from "./helpers";
@@ -56,7 +56,7 @@ describe("Quay scraped by a real Prometheus", () => {
       expect(res.status, `payment ${i + 1}: ${res.status} ${res.headers.get("payment-required") ?? ""} ${await res.clone().text()}`).toBe(200);
       if (SNAPSHOT) await new Promise((r) => setTimeout(r, 1_000 + 1_000 * (i % 3)));
     }
-    const { rows } = await quay.pool.query("select count(*)::int as n from payments where status = 'succeeded'");
+    const { rows } = await quay.pool.query("select count(*)::int as n from submissions where status = 'succeeded'");
     expect(rows[0].n).toBe(PAYMENTS);
 
     // The api answers /settle: its counter. The worker settles: its confirm stage, once per payment.

@@ -6,16 +6,31 @@ import Fastify from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildApi } from "@quay/api";
 import { createLogger } from "@quay/log";
-import { createMetrics, Readiness, SystemState } from "@quay/metrics";
+import { ApiKeys } from "@quay/keys";
+import { createMetrics, Readiness, SystemState, type StateSources } from "@quay/metrics";
+import { PoolCensus } from "@quay/pool";
+import { Records } from "@quay/settlement";
 import { createRedis } from "@quay/queue";
 import { StellarNetwork } from "@quay/stellar";
 import { registerOpsRoutes } from "../../apps/worker/src/ops-routes";
-import { createPool } from "@quay/db";
+import { createDb, createPool, type Db } from "@quay/db";
+import { runEntryPoint } from "../helpers/cli";
+import { startScriptedRpc, type ScriptedRpc } from "../x402/fixtures";
 import { freshDatabaseUrl, redisUrl } from "../helpers/services";
 import { startQuay, type QuayHarness } from "../settle/harness";
 
 const silent = createLogger({ level: "silent", name: "test" });
 const redis = () => createRedis({ url: redisUrl() });
+
+/** The owning libraries' reads, wired as the api and the worker wire them. */
+function sourcesOf(db: Db): StateSources {
+  return {
+    poolCounts: () => PoolCensus.countsByNetwork(db),
+    channelAccounts: (network) => PoolCensus.enabledAccounts(db, network),
+    recentFeeBids: () => Records.recentFeeBids(db),
+    tenantFees: () => ApiKeys.feesSpentByTenant(db),
+  };
+}
 
 describe("/readyz", () => {
   let quay: QuayHarness;
@@ -30,12 +45,12 @@ describe("/readyz", () => {
   /** A fresh (uncached) view of the harness's Quay, with overrides. */
   function state(overrides: { fundMin?: bigint; rpcUrl?: string; now?: () => number } = {}): SystemState {
     const network = new StellarNetwork(
-      { ...quay.config.networks[0]!, ...(overrides.rpcUrl ? { rpcUrl: overrides.rpcUrl } : {}) },
+      { ...quay.config.networks[0]!, ...(overrides.rpcUrl ? { rpcUrl: overrides.rpcUrl, rpcUrls: [overrides.rpcUrl] } : {}) },
       createMetrics({ defaultMetrics: false }),
       { timeoutMs: 1_000 },
     );
     return new SystemState({
-      db: quay.db,
+      sources: sourcesOf(quay.db),
       networks: [{ network, fundPublicKey: quay.fund.publicKey() }],
       fundMinBalanceStroops: overrides.fundMin ?? quay.config.ops.fundMinBalanceStroops,
       channelMinBalanceStroops: quay.config.ops.channelMinBalanceStroops,
@@ -54,6 +69,7 @@ describe("/readyz", () => {
     expect(Object.values(body.components).every((c) => c.ok)).toBe(true);
     expect(body.components["pool:stellar:testnet"]!.detail).toEqual({ free: 2, leased: 0, disabled: 0 });
     expect(body.components["rpc:stellar:testnet"]!.detail!.latestLedger).toBeGreaterThan(1);
+    expect(body.components["rpc:stellar:testnet"]!.detail!.protocolVersion).toBe(28);
     expect(body.components["rpc:stellar:testnet"]!.detail!.ageSeconds).toBeLessThan(5);
     expect(BigInt(body.components["fund:stellar:testnet"]!.detail!.balanceStroops as string)).toBeGreaterThan(quay.config.ops.fundMinBalanceStroops);
 
@@ -88,6 +104,47 @@ describe("/readyz", () => {
       await quay.pool.query("update channel_accounts set disabled_at = null");
     } finally {
       client.disconnect();
+    }
+  });
+});
+
+describe("a network on a protocol Quay does not know", () => {
+  let rpc: ScriptedRpc;
+  beforeAll(async () => {
+    rpc = await startScriptedRpc();
+    rpc.override.set("getLatestLedger", { result: { id: "ab".repeat(32), sequence: 1_000, protocolVersion: 29 } });
+  });
+  afterAll(async () => {
+    await rpc?.close();
+  });
+
+  it("stops the api and the worker at start with one line naming it, and /readyz reports unsupported_protocol", async () => {
+    const env = {
+      DATABASE_URL: await freshDatabaseUrl(),
+      REDIS_URL: redisUrl(),
+      STELLAR_TESTNET_RPC_URL: rpc.url,
+      STELLAR_TESTNET_FUND_SECRET: "SDJ2QNBN3XQ4NQVS5Y3YLEDK3TAFHHBYVNR4WFRUNH6TLR2XOYIYLT5R",
+      QUAY_MASTER_KEY: Buffer.alloc(32, 7).toString("base64"),
+      API_PORT: "0",
+      WORKER_PORT: "0",
+      LOG_LEVEL: "silent",
+    };
+    for (const [app, script] of [["quay-api", "apps/api/src/main.ts"], ["quay-worker", "apps/worker/src/main.ts"]] as const) {
+      const ended = await runEntryPoint(script, [], env);
+      expect(ended.code, ended.stderr).toBe(78);
+      expect(ended.stderr.trimEnd().split("\n")).toEqual([`${app}: stellar:testnet runs protocol 29; this Quay knows protocols 23 to 28: upgrade Quay before pointing it at this network`]);
+    }
+
+    const network = new StellarNetwork({ id: "stellar:testnet", passphrase: "Test SDF Network ; September 2015", rpcUrl: rpc.url }, createMetrics({ defaultMetrics: false }));
+    const pool = createPool({ url: env.DATABASE_URL });
+    const client = redis();
+    try {
+      const state = new SystemState({ sources: sourcesOf(createDb(pool)), networks: [{ network, fundPublicKey: "GBBD47IF6LWK7P7MDEVSCWR7DPUWV3NY3DTQEVFL4NAT4AQH3ZLLFLA5" }], fundMinBalanceStroops: 0n, channelMinBalanceStroops: 0n, cacheMs: 0 });
+      const report = await Readiness.check({ state, postgres: pool, redis: client, maxLedgerAgeSeconds: 3600 });
+      expect(report.components["rpc:stellar:testnet"]).toMatchObject({ ok: false, error: "unsupported_protocol", detail: { protocolVersion: 29 } });
+    } finally {
+      client.disconnect();
+      await pool.end();
     }
   });
 });

@@ -61,7 +61,7 @@ describe("the first build reuses what /settle and the last payment already learn
     const answer = settle(suite.quay, body);
     const row = await eventually(async () => {
       const { rows } = await suite.quay.pool.query<{ simulated_at_ledger: number | null }>(
-        "select simulated_at_ledger from payments where payer = $1",
+        "select simulated_at_ledger from submissions where payer = $1",
         [payer.publicKey()],
       );
       return rows[0];

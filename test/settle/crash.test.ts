@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { allowClientHttpRpc } from "@quay/cli/demo";
+import { allowClientHttpRpc } from "@quay/demo";
 import { clearFaults, setFaults } from "../devnet/helpers";
 import { startQuay, transfers, type QuayHarness, type WorkerProcess } from "./harness";
-import { attempts, eventually, newPayee, newPayment, payments, PRICE, settle, type AttemptRow, type SettleBody } from "./payments";
+import { attempts, eventually, newPayee, newPayment, payments, PRICE, settle, type AttemptRow, type HttpAnswer, type SettleAnswer, type SettleBody } from "./payments";
 
 /**
  * The worker is a real process here, SIGKILLed mid-settlement at the worst moments: after it
@@ -29,11 +29,12 @@ function crashableQuay(options: { txTimeoutSeconds: number }) {
 
   return {
     ctx,
-    /** Starts settling `body` (the answer is not awaited: the worker will die) and returns its payment id. */
-    async startSettling(body: SettleBody, payer: string): Promise<string> {
-      void settle(ctx.quay, body).catch(() => undefined);
+    /** Starts settling `body` (its answer comes once the worker that replaces the dying one settles it) and returns its payment id. */
+    async startSettling(body: SettleBody, payer: string): Promise<{ paymentId: string; answer: Promise<HttpAnswer<SettleAnswer>> }> {
+      const answer = settle(ctx.quay, body);
+      answer.catch(() => undefined);
       const row = await eventually(async () => (await payments(ctx.quay)).find((r) => r.payer === payer), 10_000, "the payment row");
-      return row.id;
+      return { paymentId: row.id, answer };
     },
     attemptIn(paymentId: string, status: string): Promise<AttemptRow> {
       return eventually(async () => (await attempts(ctx.quay, paymentId)).find((a) => a.status === status), 10_000, `an attempt '${status}'`);
@@ -42,7 +43,12 @@ function crashableQuay(options: { txTimeoutSeconds: number }) {
       await ctx.worker.kill("SIGKILL");
       ctx.worker = await ctx.quay.spawnWorker();
     },
-    async settledOnce(paymentId: string, payer: string, body: SettleBody, timeoutMs = 30_000): Promise<string> {
+    async settledOnce(
+      { paymentId, answer }: { paymentId: string; answer: Promise<HttpAnswer<SettleAnswer>> },
+      payer: string,
+      body: SettleBody,
+      timeoutMs = 30_000,
+    ): Promise<string> {
       const { quay } = ctx;
       const done = await eventually(async () => {
         const row = (await payments(quay)).find((p) => p.id === paymentId);
@@ -51,9 +57,13 @@ function crashableQuay(options: { txTimeoutSeconds: number }) {
       expect(done, JSON.stringify(await attempts(quay, paymentId))).toMatchObject({ status: "succeeded" });
       const moved = (await transfers(quay.t)).filter((t) => t.from === payer);
       expect(moved).toEqual([{ from: payer, to: ctx.payTo, amount: PRICE, txHash: done.tx_hash }]);
-      // The identical body, asked again, is answered with the same transaction.
+      // The first caller, or the identical body asked again if the first wait ran out, gets the one
+      // delivery; the other is told it was delivered, with the same transaction.
+      const first = await answer;
       const again = await settle(quay, body);
-      expect(again.body).toMatchObject({ success: true, transaction: done.tx_hash });
+      const delivered = [first, again].filter((a) => a.body.success);
+      expect(delivered.map((a) => a.body.transaction)).toEqual([done.tx_hash]);
+      if (first.body.success) expect(again.body).toMatchObject({ success: false, errorReason: "duplicate_settlement", transaction: done.tx_hash });
       return done.tx_hash!;
     },
   };
@@ -68,12 +78,13 @@ describe("a worker killed while its transaction may be in flight", () => {
     const { payer, body } = await newPayment(quay, payTo);
     // Every sendTransaction is cut off, so the recorded transaction cannot have reached the network.
     await setFaults(quay.t.devnet, { drop: { methods: ["sendTransaction"] } });
-    const paymentId = await q.startSettling(body, payer.publicKey());
+    const settling = await q.startSettling(body, payer.publicKey());
+    const { paymentId } = settling;
     const built = await q.attemptIn(paymentId, "built");
     await q.killAndReplace();
     await clearFaults(quay.t.devnet);
 
-    const hash = await q.settledOnce(paymentId, payer.publicKey(), body);
+    const hash = await q.settledOnce(settling, payer.publicKey(), body);
     expect(hash).toBe(built.tx_hash);
     expect((await attempts(quay, paymentId)).map((a) => [a.tx_hash, a.status])).toEqual([[built.tx_hash, "succeeded"]]);
   });
@@ -82,12 +93,13 @@ describe("a worker killed while its transaction may be in flight", () => {
     const { quay, payTo } = q.ctx;
     const { payer, body } = await newPayment(quay, payTo);
     await setFaults(quay.t.devnet, { paused: true }); // accepted, but no ledger includes it yet
-    const paymentId = await q.startSettling(body, payer.publicKey());
+    const settling = await q.startSettling(body, payer.publicKey());
+    const { paymentId } = settling;
     const sent = await q.attemptIn(paymentId, "sent");
     await q.killAndReplace();
     await setFaults(quay.t.devnet, { paused: false });
 
-    const hash = await q.settledOnce(paymentId, payer.publicKey(), body);
+    const hash = await q.settledOnce(settling, payer.publicKey(), body);
     expect(hash).toBe(sent.tx_hash);
     expect((await attempts(quay, paymentId)).map((a) => [a.tx_hash, a.status])).toEqual([[sent.tx_hash, "succeeded"]]);
   });
@@ -101,18 +113,19 @@ describe("a worker killed after the network accepted its transaction and then dr
     const { quay, payTo } = q.ctx;
     const { payer, body } = await newPayment(quay, payTo);
     await setFaults(quay.t.devnet, { swallow: { count: 1 } });
-    const paymentId = await q.startSettling(body, payer.publicKey());
+    const settling = await q.startSettling(body, payer.publicKey());
+    const { paymentId } = settling;
     const sent = await q.attemptIn(paymentId, "sent");
     await q.killAndReplace();
 
-    const hash = await q.settledOnce(paymentId, payer.publicKey(), body, (TX_TIMEOUT_SECONDS + 20) * 1000);
+    const hash = await q.settledOnce(settling, payer.publicKey(), body, (TX_TIMEOUT_SECONDS + 20) * 1000);
     const tried = await attempts(quay, paymentId);
     expect(tried.map((a) => [a.tx_hash, a.status, a.reason])).toEqual([
       [sent.tx_hash, "failed", "expired"],
       [hash, "succeeded", null],
     ]);
     // The second transaction was built only once the first could no longer be included.
-    const { rows } = await quay.pool.query<{ max_time: string }>("select max_time::text from payment_attempts where tx_hash = $1", [sent.tx_hash]);
+    const { rows } = await quay.pool.query<{ max_time: string }>("select max_time::text from submission_attempts where tx_hash = $1", [sent.tx_hash]);
     expect(tried[1]!.created_at.getTime() / 1000).toBeGreaterThan(Number(rows[0]!.max_time));
   });
 });

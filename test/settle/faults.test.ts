@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { Asset, Keypair, Operation } from "@stellar/stellar-sdk";
 import { Vault } from "@quay/vault";
-import { builderFor, clearFaults, getFaults, setFaults, submitAndWait } from "../devnet/helpers";
+import { builderFor, clearFaults, fund, getFaults, setFaults, submitAndWait } from "../devnet/helpers";
 import { metricValue } from "../x402/fixtures";
 import { transfers } from "./harness";
-import { attempts, eventually, newPayment, payments, PRICE, settle, settlementSuite } from "./payments";
+import { attempts, bodyFor, eventually, newPayment, payments, PRICE, requirementsFor, sdkPayment, settle, settlementSuite } from "./payments";
 
 /**
  * The RPC misbehaving as real ones do, through the devnet's fault switch: each payment still
@@ -20,8 +20,9 @@ describe("settlement recovers from RPC and network faults", () => {
     metricValue(suite.quay.worker!.metrics, "quay_submission_retries_total", { network: "stellar:testnet", cause });
 
   /** Settles a fresh payment through /settle; returns the payer, the answer and the payment's attempts. */
-  async function settleFresh(beforeSettle?: () => Promise<unknown>) {
-    const { payer, body } = await newPayment(suite.quay, suite.payTo);
+  /** `validLedgers`: a payment whose authorisation lasts that many ledgers (the client's default is ~120 here). */
+  async function settleFresh(beforeSettle?: () => Promise<unknown>, options: { validLedgers?: number } = {}) {
+    const { payer, body } = options.validLedgers === undefined ? await newPayment(suite.quay, suite.payTo) : await shortLivedPayment(options.validLedgers);
     await beforeSettle?.();
     const answer = await settle(suite.quay, body);
     const row = (await payments(suite.quay)).find((p) => p.payer === payer.publicKey())!;
@@ -48,6 +49,25 @@ describe("settlement recovers from RPC and network faults", () => {
     await expectOneTransfer(payer, answer.body.transaction);
   });
 
+  it("ERROR txInternalError on send, four times: the same transaction is offered again each ledger, and lands", async () => {
+    const before = await retries("internal_error");
+    const { payer, answer, tried } = await settleFresh(() =>
+      setFaults(suite.quay.t.devnet, { sendTransaction: { status: "ERROR", code: "txInternalError", count: 4 } }),
+    );
+    expect(answer.body).toMatchObject({ success: true });
+    expect(tried.map((a) => [a.status, a.tx_hash])).toEqual([["succeeded", answer.body.transaction]]);
+    expect(await retries("internal_error")).toBe(before + 4);
+    await expectOneTransfer(payer, answer.body.transaction);
+  });
+
+  it("a refusal that can never succeed (txMalformed) ends the payment at once, with nothing moved", async () => {
+    const { payer, answer, row, tried } = await settleFresh(() => setFaults(suite.quay.t.devnet, { sendTransaction: { status: "ERROR", code: "txMalformed", count: 1 } }));
+    expect(answer.body).toMatchObject({ success: false, errorReason: "settle_exact_stellar_transaction_submission_failed", payer });
+    expect(row).toMatchObject({ status: "failed" });
+    expect(tried.map((a) => [a.status, a.reason])).toEqual([["rejected", "ERROR:txMalformed"]]);
+    expect((await transfers(suite.quay.t)).filter((t) => t.from === payer)).toEqual([]);
+  });
+
   it("insufficient fee: a raised minimum inclusion fee is met by doubling the bid within the cap", async () => {
     const before = await retries("insufficient_fee");
     const { payer, answer, tried } = await settleFresh(() => setFaults(suite.quay.t.devnet, { minInclusionFee: 1_000 }));
@@ -63,9 +83,17 @@ describe("settlement recovers from RPC and network faults", () => {
     await expectOneTransfer(payer, answer.body.transaction);
   });
 
-  it("insufficient fee above the cap: fails with fee_exceeds_maximum, and nothing moves", async () => {
-    // The cap is 1 000 000 stroops for the whole fee bump: a 600 000 per-operation minimum cannot fit.
-    const { payer, answer, row, tried } = await settleFresh(() => setFaults(suite.quay.t.devnet, { minInclusionFee: 600_000 }));
+  async function shortLivedPayment(validLedgers: number) {
+    const payer = Keypair.random();
+    await fund(suite.quay.t.devnet, payer.publicKey(), { usdc: 1_000_000n });
+    const requirements = requirementsFor(suite.payTo);
+    return { payer, body: bodyFor(await sdkPayment(suite.quay.t.server, payer, requirements, { validLedgers }), requirements) };
+  }
+
+  it("insufficient fee above the cap: waits while the authorisation lasts, then fails with fee_exceeds_maximum, and nothing moves", async () => {
+    // The cap is 1 000 000 stroops for the whole fee bump: a 600 000 per-operation minimum cannot fit,
+    // unless the network's price falls back; the payer's authorisation lasts 16 ledgers (4 s).
+    const { payer, answer, row, tried } = await settleFresh(() => setFaults(suite.quay.t.devnet, { minInclusionFee: 600_000 }), { validLedgers: 16 });
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({
       success: false,

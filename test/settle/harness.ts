@@ -55,6 +55,8 @@ export interface HarnessOptions {
   readonly txTimeoutSeconds?: number;
   /** Extra environment for the api and worker (e.g. STELLAR_TESTNET_MAX_FEE_STROOPS). */
   readonly env?: Readonly<Record<string, string>>;
+  /** Quay is given every port of the devnet (`devnet.extraPorts`) as its RPCs, not just the first. */
+  readonly allRpcUrls?: boolean;
 }
 
 const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? "silent", name: "test" });
@@ -71,6 +73,7 @@ export async function startQuay(options: HarnessOptions = {}): Promise<QuayHarne
     API_PORT: "0",
     WORKER_PORT: "0",
     STELLAR_TESTNET_RPC_URL: t.devnet.rpcUrl,
+    ...(options.allRpcUrls ? { STELLAR_TESTNET_RPC_URLS: t.devnet.rpcUrls.join(",") } : {}),
     STELLAR_TESTNET_FUND_SECRET: fundAccount.secret(),
     QUAY_MASTER_KEY: randomBytes(32).toString("base64"),
     SETTLE_WAIT_SECONDS: String(options.settleWaitSeconds ?? 20),

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Keypair } from "@stellar/stellar-sdk";
-import { allowClientHttpRpc } from "@quay/cli/demo";
+import { allowClientHttpRpc } from "@quay/demo";
 import { Vault } from "@quay/vault";
 import { InvalidReason } from "@quay/x402";
 import { paymentTx, type Parties } from "../x402/fixtures";

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { allowClientHttpRpc } from "@quay/cli/demo";
+import { allowClientHttpRpc } from "@quay/demo";
 import { ChannelLeases, type LeasedAccount } from "@quay/pool";
 import { startQuay, transfers, type QuayHarness } from "./harness";
 import { attempts, newPayee, newPayment, payments, settle } from "./payments";

@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Account, Address, Asset, Contract, Keypair, Operation, TransactionBuilder, authorizeEntry, nativeToScVal, rpc } from "@stellar/stellar-sdk";
+import { Asset, Keypair } from "@stellar/stellar-sdk";
 import { ApiKeys } from "@quay/keys";
 import { createMetrics } from "@quay/metrics";
 import { PoolAdmin } from "@quay/pool";
 import { StellarNetwork } from "@quay/stellar";
-import { allowClientHttpRpc, blockNonLoopbackNetwork, payOnce, startSeller, type Seller } from "@quay/cli/demo";
+import { allowClientHttpRpc, blockNonLoopbackNetwork, payOnce, startSeller, type Seller } from "@quay/demo";
 import { fund, startTestDevnet, USDC_ISSUER, usdcBalance, type TestDevnet } from "../devnet/helpers";
 import { startQuay, USDC_SAC, type QuayHarness } from "./harness";
+import { sdkPayment } from "./payments";
 
 const PUBNET = "Public Global Stellar Network ; September 2015";
 const PRICE = 7_000n;
@@ -82,7 +83,7 @@ describe("testnet and pubnet served at once, each with its own RPC and pool", ()
     await fund(pubnet.devnet, payer.publicKey(), { usdc: 1_000_000n });
     await fund(pubnet.devnet, payTo, { usdc: 1n });
     const requirements = { scheme: "exact", network: "stellar:pubnet", asset: pubnetUsdc, amount: PRICE.toString(), payTo, maxTimeoutSeconds: 60, extra: { areFeesSponsored: true } };
-    const transaction = await clientPayment(pubnet.server, payer, requirements);
+    const transaction = await sdkPayment(pubnet.server, payer, requirements);
     const { key } = await ApiKeys.create(quay.db, { tenant: "pubnet-seller", networks: ["stellar:pubnet"] });
     const res = await fetch(`${quay.apiUrl}/settle`, {
       method: "POST",
@@ -96,29 +97,8 @@ describe("testnet and pubnet served at once, each with its own RPC and pool", ()
   });
 
   async function expectSettledThrough(txHash: string, network: string, pool: readonly string[]) {
-    const { rows } = await quay.pool.query("select network, channel_account, status from payments where tx_hash = $1", [txHash]);
+    const { rows } = await quay.pool.query("select network, channel_account, status from submissions where tx_hash = $1", [txHash]);
     expect(rows).toEqual([{ network, channel_account: expect.any(String), status: "succeeded" }]);
     expect(pool).toContain(rows[0].channel_account);
   }
 });
-
-/** What @x402/stellar's client sends: an unsigned transfer from the null account, its payer's auth entry signed. */
-async function clientPayment(server: rpc.Server, payer: Keypair, req: { asset: string; payTo: string; amount: string }): Promise<string> {
-  const { passphrase } = await server.getNetwork();
-  const build = (auth?: Parameters<typeof Operation.invokeHostFunction>[0]["auth"]) => {
-    const call = new Contract(req.asset).call("transfer", new Address(payer.publicKey()).toScVal(), new Address(req.payTo).toScVal(), nativeToScVal(BigInt(req.amount), { type: "i128" }));
-    const op = auth ? Operation.invokeHostFunction({ func: call.body().invokeHostFunctionOp().hostFunction(), auth }) : call;
-    return new TransactionBuilder(new Account("GAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAWHF", "0"), { fee: "100", networkPassphrase: passphrase })
-      .addOperation(op)
-      .setTimeout(300)
-      .build();
-  };
-  const recorded = await server.simulateTransaction(build());
-  if (!rpc.Api.isSimulationSuccess(recorded)) throw new Error("recording simulation failed");
-  const expiration = (await server.getLatestLedger()).sequence + 100;
-  const auth = await Promise.all((recorded.result?.auth ?? []).map((entry) => authorizeEntry(entry, payer, expiration, passphrase)));
-  const signed = build(auth);
-  const enforced = await server.simulateTransaction(signed);
-  if (!rpc.Api.isSimulationSuccess(enforced)) throw new Error("enforcing simulation failed");
-  return rpc.assembleTransaction(signed, enforced).build().toXDR();
-}

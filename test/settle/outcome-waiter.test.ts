@@ -53,7 +53,7 @@ describe("OutcomeWaiter", () => {
     const waiting = timed(waiter.wait(payment.id, WAIT_MS));
     await new Promise((resolve) => setTimeout(resolve, 200));
     // Made final without an announcement (as if it were lost), then the connection goes.
-    await db.update(schema.payments).set({ status: "succeeded", txHash: "silent" }).where(eq(schema.payments.id, payment.id));
+    await db.update(schema.submissions).set({ status: "succeeded", txHash: "silent" }).where(eq(schema.submissions.id, payment.id));
     const { rows } = await pool.query("select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'quay-outcomes'");
     expect(rows).toHaveLength(1);
     const answer = await waiting;

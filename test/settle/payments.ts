@@ -3,9 +3,9 @@
  * @x402/stellar client against the devnet, POSTs to Quay's api, and reads of what Quay recorded.
  */
 import { afterAll, beforeAll } from "vitest";
-import { Keypair } from "@stellar/stellar-sdk";
+import { Account, Address, Contract, Keypair, Operation, TransactionBuilder, authorizeEntry, nativeToScVal, rpc, xdr } from "@stellar/stellar-sdk";
 import { createEd25519Signer, ExactStellarScheme as ClientScheme } from "@x402/stellar";
-import { allowClientHttpRpc } from "@quay/cli/demo";
+import { allowClientHttpRpc } from "@quay/demo";
 import { fund } from "../devnet/helpers";
 import type { Requirements } from "../x402/fixtures";
 import { startQuay, USDC_SAC, type HarnessOptions, type QuayHarness } from "./harness";
@@ -30,7 +30,7 @@ export interface SettleAnswer {
 
 export const PRICE = 10_000n;
 
-export function requirementsFor(payTo: string, amount = PRICE): Requirements {
+export function requirementsFor(payTo: string, amount = PRICE, maxTimeoutSeconds = 600): Requirements {
   return {
     scheme: "exact",
     network: "stellar:testnet",
@@ -39,7 +39,7 @@ export function requirementsFor(payTo: string, amount = PRICE): Requirements {
     payTo,
     // The client, unable to measure this devnet's 250 ms ledgers, assumes 5 s ones: its auth
     // expires after maxTimeoutSeconds/5 ledgers, so 600 s gives a payment ~30 s of real time.
-    maxTimeoutSeconds: 600,
+    maxTimeoutSeconds,
     extra: { areFeesSponsored: true },
   };
 }
@@ -89,13 +89,47 @@ export async function newPayee(quay: QuayHarness): Promise<string> {
 }
 
 /** A fresh funded payer and its payment of `amount` to `payTo`, as the @x402/stellar client builds it. */
-export async function newPayment(quay: QuayHarness, payTo: string, amount = PRICE): Promise<{ payer: Keypair; body: SettleBody }> {
+export async function newPayment(quay: QuayHarness, payTo: string, amount = PRICE, maxTimeoutSeconds?: number): Promise<{ payer: Keypair; body: SettleBody }> {
   const payer = Keypair.random();
   await fund(quay.t.devnet, payer.publicKey(), { usdc: 1_000_000n });
-  const requirements = requirementsFor(payTo, amount);
+  const requirements = requirementsFor(payTo, amount, maxTimeoutSeconds);
   const client = new ClientScheme(createEd25519Signer(payer.secret(), "stellar:testnet"), { url: quay.t.devnet.rpcUrl });
   const payload = await client.createPaymentPayload(2, requirements as Parameters<ClientScheme["createPaymentPayload"]>[1]);
   return { payer, body: bodyFor(String(payload.payload.transaction), requirements) };
+}
+
+/** The SDK's null account: the @x402/stellar client's transaction source. */
+const NULL_ACCOUNT = "GAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAWHF";
+
+/**
+ * What @x402/stellar's client sends, built with the SDK Quay runs on: an unsigned transfer from the
+ * null account, its payer's auth entry signed. `nonce` sets the auth nonce (the client draws a
+ * random one); `validLedgers` how long the signature lasts. Returns the base64 envelope.
+ */
+export async function sdkPayment(
+  server: rpc.Server,
+  payer: Keypair,
+  req: { asset: string; payTo: string; amount: string },
+  options: { nonce?: bigint; validLedgers?: number } = {},
+): Promise<string> {
+  const { passphrase } = await server.getNetwork();
+  const build = (auth?: xdr.SorobanAuthorizationEntry[]) => {
+    const call = new Contract(req.asset).call("transfer", new Address(payer.publicKey()).toScVal(), new Address(req.payTo).toScVal(), nativeToScVal(BigInt(req.amount), { type: "i128" }));
+    const op = auth ? Operation.invokeHostFunction({ func: call.body().invokeHostFunctionOp().hostFunction(), auth }) : call;
+    return new TransactionBuilder(new Account(NULL_ACCOUNT, "0"), { fee: "100", networkPassphrase: passphrase }).addOperation(op).setTimeout(300).build();
+  };
+  const recorded = await server.simulateTransaction(build());
+  if (!rpc.Api.isSimulationSuccess(recorded)) throw new Error("recording simulation failed");
+  const expiration = (await server.getLatestLedger()).sequence + (options.validLedgers ?? 100);
+  const entries = (recorded.result?.auth ?? []).map((entry) => {
+    if (options.nonce !== undefined) entry.credentials().address().nonce(xdr.Int64.fromString(options.nonce.toString()));
+    return entry;
+  });
+  const auth = await Promise.all(entries.map((entry) => authorizeEntry(entry, payer, expiration, passphrase)));
+  const signed = build(auth);
+  const enforced = await server.simulateTransaction(signed);
+  if (!rpc.Api.isSimulationSuccess(enforced)) throw new Error(`enforcing simulation failed: ${rpc.Api.isSimulationError(enforced) ? enforced.error : "restore"}`);
+  return rpc.assembleTransaction(signed, enforced).build().toXDR();
 }
 
 export interface HttpAnswer<T> {
@@ -125,7 +159,7 @@ export function settle(quay: QuayHarness, body: unknown, url = quay.apiUrl): Pro
 
 export interface AttemptRow {
   id: string;
-  payment_id: string;
+  submission_id: string;
   channel_account: string;
   sequence: string;
   tx_hash: string;
@@ -138,8 +172,8 @@ export interface AttemptRow {
 
 export async function attempts(quay: QuayHarness, paymentId?: string): Promise<AttemptRow[]> {
   const { rows } = await quay.pool.query<AttemptRow>(
-    `select id, payment_id, channel_account, sequence, tx_hash, fee_bid_stroops::text as fee_bid, status, reason, created_at, finished_at
-       from payment_attempts ${paymentId ? "where payment_id = $1" : ""} order by created_at, id`,
+    `select id, submission_id, channel_account, sequence, tx_hash, fee_bid_stroops::text as fee_bid, status, reason, created_at, finished_at
+       from submission_attempts ${paymentId ? "where submission_id = $1" : ""} order by created_at, id`,
     paymentId ? [paymentId] : [],
   );
   return rows;
@@ -155,7 +189,7 @@ export interface PaymentRow {
 }
 
 export async function payments(quay: QuayHarness): Promise<PaymentRow[]> {
-  const { rows } = await quay.pool.query<PaymentRow>("select id, payer, status, reason, tx_hash, channel_account from payments order by created_at");
+  const { rows } = await quay.pool.query<PaymentRow>("select id, payer, status, reason, tx_hash, channel_account from submissions order by created_at");
   return rows;
 }
 

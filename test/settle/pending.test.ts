@@ -1,8 +1,11 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Keypair } from "@stellar/stellar-sdk";
 import { HTTPFacilitatorClient as Client227 } from "@x402/core/server";
-import { allowClientHttpRpc } from "@quay/cli/demo";
-import { setFaults } from "../devnet/helpers";
-import { startQuay, transfers, type QuayHarness } from "./harness";
+import { allowClientHttpRpc, createBuyer, startSeller } from "@quay/demo";
+import { fund, setFaults } from "../devnet/helpers";
+import { startQuay, transfers, USDC_SAC, type QuayHarness } from "./harness";
 import { newPayee, newPayment, PRICE, settle, type SettleBody } from "./payments";
 
 /** The @x402/core 2.9 copy that @x402/stellar 2.9 nests: sellers on the older stack call Quay through it. */
@@ -88,4 +91,52 @@ describe("settlement_pending", () => {
       expect(typeof again.invalidReason).toBe("string");
     });
   }
+
+  it("a real @x402/express seller answered settlement_pending before any transaction exists delivers on its one retry", async () => {
+    // The worker is away, so the payment waits for one; the seller's first /settle outlasts the
+    // 1 s wait. Between Quay and the seller, a proxy brings the worker back as that answer passes.
+    await quay.stopWorker();
+    const seen: Array<Record<string, unknown>> = [];
+    const proxy = await settleProxy(quay.apiUrl, async (answer) => {
+      seen.push(answer);
+      if (answer.errorReason === "settlement_pending") await quay.startWorker();
+    });
+    const seller = await startSeller({ facilitatorUrl: proxy.url, apiKey: quay.apiKey, network: "stellar:testnet", payTo, asset: USDC_SAC, amount: PRICE });
+    try {
+      const buyerKeys = Keypair.random();
+      await fund(quay.t.devnet, buyerKeys.publicKey(), { usdc: 1_000_000n });
+      const res = await createBuyer(buyerKeys.secret(), "stellar:testnet", quay.t.devnet.rpcUrl).fetch(seller.url);
+      expect(res.status).toBe(200);
+      expect(seen[0]).toMatchObject({ success: false, errorReason: "settlement_pending" });
+      expect(seen[0]!.transaction).not.toBe("");
+      expect(seen[1]).toMatchObject({ success: true });
+      expect(seen).toHaveLength(2);
+      const moved = (await transfers(quay.t)).filter((t) => t.from === buyerKeys.publicKey());
+      expect(moved).toEqual([{ from: buyerKeys.publicKey(), to: payTo, amount: PRICE, txHash: seen[1]!.transaction }]);
+    } finally {
+      await seller.close();
+      await proxy.close();
+      if (!quay.worker) await quay.startWorker();
+    }
+  });
 });
+
+/** Forwards every request to `target`; each /settle answer is shown to `onSettle` before it is passed on. */
+async function settleProxy(target: string, onSettle: (answer: Record<string, unknown>) => Promise<void>): Promise<{ url: string; close(): Promise<void> }> {
+  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", async () => {
+      const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => k !== "host" && k !== "content-length")) as Record<string, string>;
+      const upstream = await fetch(`${target}${req.url}`, { method: req.method, headers, ...(chunks.length ? { body: Buffer.concat(chunks) } : {}) });
+      const text = await upstream.text();
+      if (req.url === "/settle") await onSettle(JSON.parse(text) as Record<string, unknown>);
+      res.writeHead(upstream.status, { "content-type": upstream.headers.get("content-type") ?? "application/json" }).end(text);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

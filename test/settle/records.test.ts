@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
 import { createDb, createPool, migrate, schema, type Db, type DbPool } from "@quay/db";
 import { ApiKeys } from "@quay/keys";
-import { PAYMENT_FINAL_CHANNEL, Records, type NewAttempt, type Payment } from "@quay/settlement";
+import { SUBMISSION_FINAL_CHANNEL, Records, type NewAttempt, type Submission } from "@quay/settlement";
 import { eq } from "drizzle-orm";
 import { freshDatabaseUrl } from "../helpers/services";
 import { insertQueuedPayment } from "./rows";
@@ -26,9 +26,9 @@ afterAll(async () => {
 });
 
 
-function attemptOf(payment: Payment, hash: string): NewAttempt {
+function attemptOf(payment: Submission, hash: string): NewAttempt {
   return {
-    paymentId: payment.id,
+    submissionId: payment.id,
     channelAccount: "GCHAN",
     sequence: "7",
     txHash: hash,
@@ -40,7 +40,7 @@ function attemptOf(payment: Payment, hash: string): NewAttempt {
 }
 
 async function statusOf(paymentId: string): Promise<string> {
-  const [row] = await db.select({ status: schema.payments.status }).from(schema.payments).where(eq(schema.payments.id, paymentId));
+  const [row] = await db.select({ status: schema.submissions.status }).from(schema.submissions).where(eq(schema.submissions.id, paymentId));
   return row!.status;
 }
 
@@ -48,9 +48,9 @@ describe("Records.recordBuilt", () => {
   it("records the attempt and makes the payment submitting; refuses a second while the first may land", async () => {
     const payment = await insertQueuedPayment(db);
     const first = await Records.recordBuilt(db, attemptOf(payment, `${payment.id}-1`));
-    expect(first).toMatchObject({ paymentId: payment.id, status: "built", feeBidStroops: 12_345n, txHash: `${payment.id}-1` });
+    expect(first).toMatchObject({ submissionId: payment.id, status: "built", feeBidStroops: 12_345n, txHash: `${payment.id}-1` });
     expect(await statusOf(payment.id)).toBe("submitting");
-    const [stored] = await db.select().from(schema.paymentAttempts).where(eq(schema.paymentAttempts.id, first!.id));
+    const [stored] = await db.select().from(schema.submissionAttempts).where(eq(schema.submissionAttempts.id, first!.id));
     expect(stored).toEqual(first);
 
     expect(await Records.recordBuilt(db, attemptOf(payment, `${payment.id}-2`))).toBeUndefined();
@@ -70,7 +70,7 @@ describe("Records.recordBuilt", () => {
 
     const landed = await insertQueuedPayment(db);
     const attempt = await Records.recordBuilt(db, attemptOf(landed, `${landed.id}-1`));
-    await pool.query("update payment_attempts set status = 'succeeded' where id = $1", [attempt!.id]);
+    await pool.query("update submission_attempts set status = 'succeeded' where id = $1", [attempt!.id]);
     expect(await Records.recordBuilt(db, attemptOf(landed, `${landed.id}-2`))).toBeUndefined();
   });
 
@@ -78,7 +78,7 @@ describe("Records.recordBuilt", () => {
     const payment = await insertQueuedPayment(db);
     const results = await Promise.all(Array.from({ length: 10 }, (_, i) => Records.recordBuilt(db, attemptOf(payment, `${payment.id}-c${i}`))));
     expect(results.filter(Boolean)).toHaveLength(1);
-    const rows = await db.select().from(schema.paymentAttempts).where(eq(schema.paymentAttempts.paymentId, payment.id));
+    const rows = await db.select().from(schema.submissionAttempts).where(eq(schema.submissionAttempts.submissionId, payment.id));
     expect(rows).toHaveLength(1);
   });
 });
@@ -101,7 +101,7 @@ describe("Records.finalize", () => {
     await listener.connect();
     const heard: string[] = [];
     listener.on("notification", (msg) => heard.push(msg.payload ?? ""));
-    await listener.query(`listen ${PAYMENT_FINAL_CHANNEL}`);
+    await listener.query(`listen ${SUBMISSION_FINAL_CHANNEL}`);
     try {
       const payment = await insertQueuedPayment(db);
       const attempt = await Records.recordBuilt(db, attemptOf(payment, `${payment.id}-1`));
@@ -109,12 +109,12 @@ describe("Records.finalize", () => {
       const final = await Records.finalize(db, payment, outcome, { id: attempt!.id, status: "succeeded" });
       expect(final).toMatchObject({ id: payment.id, status: "succeeded", txHash: attempt!.txHash, ledger: 42, feeChargedStroops: 100n });
       expect(final!.settledAt).toBeInstanceOf(Date);
-      const [ended] = await db.select().from(schema.paymentAttempts).where(eq(schema.paymentAttempts.id, attempt!.id));
+      const [ended] = await db.select().from(schema.submissionAttempts).where(eq(schema.submissionAttempts.id, attempt!.id));
       expect(ended).toMatchObject({ status: "succeeded", finishedAt: expect.any(Date) });
 
       expect(await Records.finalize(db, payment, { ...outcome, ledger: 43 })).toBeUndefined();
       expect(await Records.finalize(db, payment, { status: "failed", reason: "late" })).toBeUndefined();
-      const [row] = await db.select().from(schema.payments).where(eq(schema.payments.id, payment.id));
+      const [row] = await db.select().from(schema.submissions).where(eq(schema.submissions.id, payment.id));
       expect(row).toMatchObject({ status: "succeeded", ledger: 42 });
 
       await expect.poll(() => heard).toEqual([payment.id]);
@@ -168,6 +168,6 @@ async function feeSpent(keyId: string): Promise<bigint> {
 }
 
 async function attemptStatusOf(attemptId: string): Promise<string> {
-  const [row] = await db.select({ status: schema.paymentAttempts.status }).from(schema.paymentAttempts).where(eq(schema.paymentAttempts.id, attemptId));
+  const [row] = await db.select({ status: schema.submissionAttempts.status }).from(schema.submissionAttempts).where(eq(schema.submissionAttempts.id, attemptId));
   return row!.status;
 }

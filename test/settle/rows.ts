@@ -1,13 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { schema, type Db } from "@quay/db";
-import type { Payment } from "@quay/settlement";
+import type { Submission } from "@quay/settlement";
 
 /** A queued payment row with placeholder terms, for tests of the statements around it (no chain involved). */
-export async function insertQueuedPayment(db: Db, apiKeyId: string | null = null): Promise<Payment> {
+export async function insertQueuedPayment(db: Db, apiKeyId: string | null = null): Promise<Submission> {
   const [row] = await db
-    .insert(schema.payments)
+    .insert(schema.submissions)
     .values({
       network: "stellar:testnet",
+      kind: "x402",
       payer: "GPAYER",
       authNonce: randomUUID(),
       asset: "CASSET",

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Keypair } from "@stellar/stellar-sdk";
 import { decodePaymentResponseHeader } from "@x402/fetch";
-import { allowClientHttpRpc, createBuyer, startSeller, type Seller } from "@quay/cli/demo";
+import { allowClientHttpRpc, createBuyer, startSeller, type Seller } from "@quay/demo";
 import { fund, usdcBalance } from "../devnet/helpers";
 import { startQuay, transfers, USDC_SAC, type QuayHarness } from "./harness";
 
@@ -53,7 +53,7 @@ describe("a paid request through @x402/express and @x402/fetch, settled by Quay"
     expect(moved).toEqual([{ from: buyerKeys.publicKey(), to: payTo, amount: PRICE, txHash: receipt.transaction }]);
 
     const { rows } = await quay.pool.query(
-      "select payer, amount::text, status, tx_hash, channel_account, fee_charged_stroops::text as fee, api_key_id is not null as keyed from payments",
+      "select payer, amount::text, status, tx_hash, channel_account, fee_charged_stroops::text as fee, api_key_id is not null as keyed from submissions",
     );
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ payer: buyerKeys.publicKey(), amount: PRICE.toString(), status: "succeeded", tx_hash: receipt.transaction, keyed: true });

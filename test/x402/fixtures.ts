@@ -298,6 +298,8 @@ export async function startScriptedRpc(): Promise<ScriptedRpc> {
     switch (method) {
       case "getLatestLedger":
         return { result: { id: "ab".repeat(32), sequence: state.latestLedger, protocolVersion: 23 } };
+      case "getHealth":
+        return { result: { status: "healthy", latestLedger: state.latestLedger, oldestLedger: 1, ledgerRetentionWindow: 17_280 } };
       case "getLedgers": {
         const start = Number(params.startLedger);
         const closeTime = (seq: number) => 1_700_000_000 + Math.round(seq * state.closeSecondsPerLedger);
@@ -351,4 +353,4 @@ export function testNetwork(rpcUrl: string, metrics: Metrics, options: Construct
 }
 
 // ---------------------------------------------------------------------------------------------
-export { allowClientHttpRpc, blockNonLoopbackNetwork, ExternalNetworkBlocked, type NetworkBlock } from "@quay/cli/demo";
+export { allowClientHttpRpc, blockNonLoopbackNetwork, ExternalNetworkBlocked, type NetworkBlock } from "@quay/demo";

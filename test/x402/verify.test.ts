@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import {
   Account,
   Address,
+  Asset,
   Keypair,
   MuxedAccount,
   nativeToScVal,
@@ -198,6 +199,14 @@ describe("protocol and configuration", () => {
     expectInvalid(await verify(body), InvalidReason.unsupportedNetwork);
   });
 
+  it("a muxed (M…) payTo is refused up front as unsupported_pay_to, before any RPC call", async () => {
+    const { verify } = setup();
+    const muxed = new MuxedAccount(new Account(parties.payTo, "0"), "42").accountId();
+    expect(muxed).toMatch(/^M/);
+    expectInvalid(await verify(verifyBody(await paymentTx(parties), requirements(parties, { payTo: muxed }))), InvalidReason.unsupportedPayTo);
+    expect(rpc.calls).toEqual([]);
+  });
+
   it("an asset outside the network's allow-list is unsupported_asset, even for a well-formed transfer of it", async () => {
     const { verify, metrics } = setup();
     const body = verifyBody(await paymentTx(parties, { asset: OTHER_TOKEN }), requirements(parties, { asset: OTHER_TOKEN }));
@@ -326,6 +335,16 @@ describe("the transaction, statically (no RPC call)", () => {
     expectInvalid(await verify(verifyBody(tx, requirements(parties, { amount: required.toString() }))), InvalidReason.wrongAmount, parties.payer.publicKey());
   });
 
+  it("the payer's auth entry signed for other terms than the call is auth_invocation_mismatch, before any simulation", async () => {
+    const { verify } = setup();
+    const payer = parties.payer.publicKey();
+    // The simulation is scripted as if the network let it through: the refusal must not rest on it.
+    for (const signedTerms of [transferArgs(payer, parties.payTo, AMOUNT - 1n), transferArgs(payer, Keypair.random().publicKey(), AMOUNT)]) {
+      const auth = [await signedEntry(parties.payer, invocation(USDC_TESTNET, "transfer", signedTerms), LATEST_LEDGER + 10)];
+      expectInvalid(await verify(verifyBody(await paymentTx(parties, { auth }), requirements(parties))), InvalidReason.authInvocationMismatch, payer);
+    }
+  });
+
   it("a signed envelope is has_envelope_signatures", async () => {
     const { verify } = setup();
     const tx = await paymentTx(parties, { signEnvelopeWith: Keypair.random() });
@@ -360,17 +379,50 @@ describe("simulation and fee", () => {
     expectInvalid(await verify(verifyBody(await paymentTx(parties), requirements(parties))), InvalidReason.simulationFailed, parties.payer.publicKey());
   });
 
-  it("a fee below the simulated minimum is fee_below_minimum", async () => {
+  it("a client fee below the simulated minimum is accepted: Quay rebuilds the transaction and pays its own fee (as upstream x402 judges fees now)", async () => {
     const { verify } = setup();
     rpc.simulate = () => ({ ...honestSimulation(), minResourceFee: "60001" });
     // The builder adds the 50 000 resource fee of the sorobanData to the 100 given: 50 100 in all.
-    expectInvalid(await verify(verifyBody(await paymentTx(parties), requirements(parties))), InvalidReason.feeBelowMinimum, parties.payer.publicKey());
+    expect((await verify(verifyBody(await paymentTx(parties), requirements(parties)))).isValid).toBe(true);
   });
 
-  it("a fee above Quay's maximum is fee_exceeds_maximum, with no payer", async () => {
-    const { verify } = setup({ maxFeeStroops: 50_099n });
-    expectInvalid(await verify(verifyBody(await paymentTx(parties), requirements(parties))), InvalidReason.feeExceedsMaximum);
-    expect((await setup({ maxFeeStroops: 50_100n }).verify(verifyBody(await paymentTx(parties), requirements(parties)))).isValid).toBe(true);
+  it("a payment Quay cannot settle within its maximum is fee_exceeds_maximum, naming the figures", async () => {
+    rpc.simulate = () => ({ ...honestSimulation(), minResourceFee: "60001" });
+    // The simulated 60 001 (stellar-rpc pads it already) and the minimum bid on the fee bump's two operations, 200: 60 201.
+    const outcome = await setup({ maxFeeStroops: 60_200n }).verify(verifyBody(await paymentTx(parties), requirements(parties)));
+    expectInvalid(outcome, InvalidReason.feeExceedsMaximum);
+    expect(!outcome.isValid && outcome.invalidMessage).toMatch(/costs at least 60201 stroops .* at most 60200/);
+    expect((await setup({ maxFeeStroops: 60_201n }).verify(verifyBody(await paymentTx(parties), requirements(parties)))).isValid).toBe(true);
+  });
+});
+
+describe("what the payment writes: the transfer's balances and the payer's own storage", () => {
+  const withWrites = (keys: xdr.LedgerKey[]) => {
+    const base = honestSimulation();
+    const data = new SorobanDataBuilder(base.transactionData as string).setReadWrite(keys).build().toXDR("base64");
+    return { ...base, transactionData: data };
+  };
+  const trustline = (account: string) =>
+    xdr.LedgerKey.trustline(
+      new xdr.LedgerKeyTrustLine({ accountId: Keypair.fromPublicKey(account).xdrPublicKey(), asset: new Asset("USDC", "GBBD47IF6LWK7P7MDEVSCWR7DPUWV3NY3DTQEVFL4NAT4AQH3ZLLFLA5").toTrustLineXDRObject() }),
+    );
+  const contractData = (contract: string) =>
+    xdr.LedgerKey.contractData(new xdr.LedgerKeyContractData({ contract: new Address(contract).toScAddress(), key: xdr.ScVal.scvSymbol("k"), durability: xdr.ContractDataDurability.persistent() }));
+
+  it("lets through the balances of payer and payTo, the token's own data and the payer's own storage", async () => {
+    const { verify } = setup();
+    rpc.simulate = () => withWrites([trustline(parties.payer.publicKey()), trustline(parties.payTo), contractData(USDC_TESTNET), contractData(parties.payer.publicKey())]);
+    expect((await verify(verifyBody(await paymentTx(parties), requirements(parties)))).isValid).toBe(true);
+  });
+
+  it("refuses any other write as unexpected_writes, naming it", async () => {
+    const { verify } = setup();
+    for (const key of [contractData(OTHER_TOKEN), trustline(Keypair.random().publicKey())]) {
+      rpc.simulate = () => withWrites([trustline(parties.payer.publicKey()), key]);
+      const outcome = await verify(verifyBody(await paymentTx(parties), requirements(parties)));
+      expectInvalid(outcome, InvalidReason.unexpectedWrites, parties.payer.publicKey());
+      expect(!outcome.isValid && outcome.invalidMessage).toMatch(/beyond the transfer's balances/);
+    }
   });
 });
 
@@ -414,6 +466,15 @@ describe("simulation events: the one transfer, and nothing else", () => {
     ["a transfer to someone else", () => [transferEvent(USDC_TESTNET, parties.payer.publicKey(), Keypair.random().publicKey(), AMOUNT)], InvalidReason.eventWrongTo],
     ["a transfer of another amount", () => [transferEvent(USDC_TESTNET, parties.payer.publicKey(), parties.payTo, AMOUNT + 1n)], InvalidReason.eventWrongAmount],
   ];
+
+  it("a transfer event to someone other than the requirements' payTo is event_wrong_to, though the call pays payTo", async () => {
+    const { verify } = setup();
+    const elsewhere = Keypair.random().publicKey();
+    // A token whose transfer(payer, payTo, amount) credits someone else: only the event tells.
+    rpc.simulate = () => simulationSuccess([transferEvent(USDC_TESTNET, parties.payer.publicKey(), elsewhere, AMOUNT)]);
+    const outcome = await verify(verifyBody(await paymentTx(parties, { to: parties.payTo }), requirements(parties)));
+    expectInvalid(outcome, InvalidReason.eventWrongTo, parties.payer.publicKey());
+  });
 
   it.each(cases)("%s is rejected", async (_name, events, reason) => {
     const { verify } = setup();

@@ -13,6 +13,7 @@ import { metricsRoutes, type MetricsRouteDeps } from "./routes/metrics";
 import { readyRoutes, type ReadyRouteDeps } from "./routes/ready";
 import { x402Routes, type X402RouteDeps } from "./x402/routes";
 import { mppRoutes, type MppRouteDeps } from "./mpp/routes";
+import { channelsRoutes, type ChannelsRouteDeps } from "./channels/routes";
 
 export interface ApiDeps {
   readonly logger: Logger;
@@ -28,6 +29,8 @@ export interface ApiDeps {
   readonly x402?: X402RouteDeps;
   /** The MPP relayer routes (/mpp/...); absent in processes that serve only health. */
   readonly mpp?: MppRouteDeps;
+  /** The OZ Channels API (/channels/<network>, /api/v1/plugins/<id>/call); absent, it is not served. */
+  readonly channels?: ChannelsRouteDeps;
   /** GET /metrics and the HTTP request metrics; absent, neither is served. */
   readonly metrics?: MetricsRouteDeps;
   /** GET /readyz; absent, it is not served. */
@@ -61,5 +64,6 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   if (deps.ready) await app.register(readyRoutes, deps.ready);
   if (deps.x402) await app.register(x402Routes, deps.x402);
   if (deps.mpp) await app.register(mppRoutes, deps.mpp);
+  if (deps.channels) await app.register(channelsRoutes, deps.channels);
   return app;
 }

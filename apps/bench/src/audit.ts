@@ -53,7 +53,7 @@ export async function quayRecords(db: DbPool, payTo: string): Promise<QuayRecord
   const { rows } = await db.query<{ amount: string; status: string; reason: string | null; attempts: string[] | null }>(
     `select p.amount::text as amount, p.status::text as status, p.reason,
             array_remove(array_agg(a.status::text order by a.created_at), null) as attempts
-       from payments p left join payment_attempts a on a.payment_id = p.id
+       from submissions p left join submission_attempts a on a.submission_id = p.id
       where p.pay_to = $1
       group by p.id`,
     [payTo],
@@ -66,7 +66,7 @@ export async function quayDrained(db: DbPool, payTo: string, timeoutMs: number):
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const { rows } = await db.query<{ open: number }>(
-      "select count(*)::int as open from payments where pay_to = $1 and status in ('queued', 'submitting')",
+      "select count(*)::int as open from submissions where pay_to = $1 and status in ('queued', 'submitting')",
       [payTo],
     );
     if ((rows[0]?.open ?? 0) === 0) return true;
@@ -90,7 +90,7 @@ export async function quayTimings(db: DbPool, payTo: string): Promise<QuayTiming
     `select extract(epoch from (a.created_at - p.created_at)) * 1000 as wait_ms,
             extract(epoch from (a.finished_at - a.created_at)) * 1000 as attempt_ms,
             extract(epoch from (a.created_at - lag(a.finished_at) over (partition by a.channel_account order by a.created_at))) * 1000 as idle_ms
-       from payment_attempts a join payments p on p.id = a.payment_id
+       from submission_attempts a join submissions p on p.id = a.submission_id
       where p.pay_to = $1`,
     [payTo],
   );

@@ -5,3 +5,6 @@ export { summarizeLevel, targetCheck, configurationResult, failureRate, type Lev
 export { Profiles, profileNamed, UnknownProfile, type Profile } from "./profiles";
 export type * from "./results";
 export { parseExposition, difference, type Snapshot } from "./scrape";
+export { auditPersistence, type PersistenceAudit, type SentRecord, type HeldRow } from "./mpp/audit";
+export { renderMppMarkdown } from "./mpp/report";
+export type { MppResult, VoucherLevelResult, ChargeLevelResult, RestartResult } from "./mpp/run";

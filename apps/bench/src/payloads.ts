@@ -1,6 +1,6 @@
 import { Keypair } from "@stellar/stellar-sdk";
 import { createEd25519Signer, ExactStellarScheme as ClientScheme } from "@x402/stellar";
-import { friendbot } from "@quay/cli/demo";
+import { friendbot } from "@quay/demo";
 
 /** The devnet's USDC (the testnet SAC address). */
 export const USDC_SAC = "CBIELTK6YBZJU5UP2WWQEUCYKLPU6AUNZ2BQ4WWFEIE3USCIHMXQDAMA";

@@ -1,9 +1,9 @@
 import type { ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { spawnEntry } from "@quay/cli/processes";
+import { spawnEntry } from "@quay/localservices";
 
-export { REPO_ROOT } from "@quay/cli/processes";
+export { REPO_ROOT } from "@quay/localservices";
 
 /** A TypeScript entry point of this repo running as its own process (so its memory and CPU are its own). */
 export interface Entry {

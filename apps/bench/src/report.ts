@@ -45,7 +45,7 @@ export function renderMarkdown(result: BenchResult): string {
   }
   lines.push("", "## Where Quay's time goes", "");
   lines.push(
-    "From payment_attempts: *wait* is accepted by the api → attempt built (queue and lease); *attempt* is built → concluded (simulate, sign, send, the ledger close, noticing it); *channel idle* is a channel account's previous attempt concluded → its next built. Under overload, idle is pure overhead between two uses of an account.",
+    "From submission_attempts: *wait* is accepted by the api → attempt built (queue and lease); *attempt* is built → concluded (simulate, sign, send, the ledger close, noticing it); *channel idle* is a channel account's previous attempt concluded → its next built. Under overload, idle is pure overhead between two uses of an account.",
     "",
     "| ledger | N | offered (of limit) | wait p50 / p99 ms | attempt p50 / p99 ms | channel idle p50 / p99 ms |",
     "|---|---|---|---|---|---|",

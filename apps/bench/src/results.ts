@@ -55,7 +55,7 @@ export interface LevelResult {
     /** Transfers on the ledger per payment, as {"0": n, "1": m, ...}. */
     readonly landingsPerPayment: Readonly<Record<string, number>>;
   };
-  /** Quay only (payment_attempts): transactions built and sent per payment, and the final status of its rows. */
+  /** Quay only (submission_attempts): transactions built and sent per payment, and the final status of its rows. */
   readonly quayRecords?: {
     readonly submissionsPerPayment: Readonly<Record<string, number>>;
     readonly attemptStatuses: Readonly<Record<string, number>>;

@@ -220,7 +220,7 @@ async function warmUp(stack: Stack, corpus: PayerCorpus, options: { facilitator:
   if (options.facilitator === "quay") await quayDrained(stack.db, payTo, DRAIN_TIMEOUT_MS);
 }
 
-function describeMachine(date: Date): Machine {
+export function describeMachine(date: Date): Machine {
   const cpus = os.cpus();
   return {
     cores: cpus.length,

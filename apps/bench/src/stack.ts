@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { Keypair, rpc } from "@stellar/stellar-sdk";
-import { friendbot } from "@quay/cli/demo";
+import { friendbot } from "@quay/demo";
 import { Config } from "@quay/config";
 import { createDb, createPool, migrate, type DbPool } from "@quay/db";
 import { ApiKeys } from "@quay/keys";
@@ -60,7 +60,7 @@ export interface Stack {
   readonly apiKey: string;
   /** Quay's /metrics endpoints by process. */
   readonly quayMetricsUrls: Readonly<Record<"api" | "worker", string>>;
-  /** The bench's own connection to Quay's database, for payment_attempts and payments. */
+  /** The bench's own connection to Quay's database, for submission_attempts and payments. */
   readonly db: DbPool;
   readonly pids: Readonly<Record<"api" | "worker" | "peer" | "devnet", number>>;
   stop(): Promise<void>;

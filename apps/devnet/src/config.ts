@@ -22,8 +22,72 @@ export interface DevnetOptions {
   readonly maxEntryTtl?: number;
   /** XLM (in stroops) friendbot gives a new account (default 10 000 XLM). */
   readonly friendbotStroops?: bigint;
-  /** How many ledgers of transactions/events the RPC keeps answering for. */
+  /**
+   * How many ledgers of transactions/events the RPC keeps answering for (stellar-rpc's
+   * history-retention-window; default its 120 960, about 7 days; providers often keep ~17 280).
+   */
   readonly retentionLedgers?: number;
+  /**
+   * Ledgers a pending transaction may wait in the queue before it is dropped (stellar-core's
+   * TRANSACTION_QUEUE_TIMEOUT_LEDGERS, 4); 0 keeps it until included.
+   */
+  readonly queueTimeoutLedgers?: number;
+  /**
+   * Ledgers a dropped, refused-for-fee or just-applied transaction's hash answers TRY_AGAIN_LATER
+   * (stellar-core's TRANSACTION_QUEUE_BAN_LEDGERS, 10); 0 bans nothing.
+   */
+  readonly queueBanLedgers?: number;
+  /**
+   * The queue holds at most this many ledgers' worth (x maxTxPerLedger) of transactions; a newcomer
+   * must outbid the cheapest to evict it (stellar-core's TRANSACTION_QUEUE_SIZE_MULTIPLIER, 2); 0: unbounded.
+   */
+  readonly queueSizeMultiplier?: number;
+  /**
+   * Admission requires the fee source's available balance to cover the new fee plus the fees of
+   * all its pending transactions, else txINSUFFICIENT_BALANCE (default true; false checks each alone).
+   */
+  readonly pendingFeeCheck?: boolean;
+  /** Ledgers one getEvents call scans at most (stellar-rpc's LedgerScanLimit, 10 000); 0: unlimited. */
+  readonly maxEventsScanLedgers?: number;
+  /**
+   * Soroban fees as the network charges them (default true): the non-refundable part priced on the
+   * declared resources and the transaction size, the refundable part (rent, events and return
+   * value) refunded in full when the transaction fails. False: priced on what the host used, and a
+   * failed transaction keeps its whole declared resource fee.
+   */
+  readonly networkResourceFees?: boolean;
+  /** A declared resource fee below what the declared resources need is txSOROBAN_INVALID at send (default true). */
+  readonly resourceFeeCheckAtSend?: boolean;
+  /** simulateTransaction pads as stellar-rpc does: instructions, transaction size, refundable fee (default true). */
+  readonly simulationPadding?: boolean;
+  /**
+   * getFeeStats reports a Soroban transaction's inclusion fee whole (feeCharged - resource fee
+   * charged) and a classic one per inner operation, as stellar-rpc does (default true; false: per fee operation).
+   */
+  readonly feeStatsPerTransaction?: boolean;
+  /**
+   * A transaction made invalid by an earlier one in the same ledger is applied as FAILED with its
+   * code (e.g. txBAD_SEQ), fee charged, as stellar-core does (default true; false: silently left out).
+   */
+  readonly chargeInvalidAtApply?: boolean;
+  /**
+   * Replace-by-fee as stellar-core's queue judges it (default true): a fee bump replaces the
+   * pending transaction of its inner source with the same sequence number; an older sequence number
+   * is txBAD_SEQ. False: only a fee bump of the identical inner transaction replaces it.
+   */
+  readonly replaceBySequence?: boolean;
+  /**
+   * Admission refuses a transaction whose maxTime falls before the last close + 2 expected close
+   * times + the drift since (stellar-core's upper-bound close-time offset) as txTOO_LATE, and one
+   * whose minTime lies after the last close as txTOO_EARLY (default true; false: judged against
+   * the next close time only).
+   */
+  readonly closeTimeSlack?: boolean;
+  /**
+   * The ledger protocol version (23..28, default 28): reported by getNetwork, getVersionInfo,
+   * getLatestLedger and the ledger headers, and deciding which protocol rules apply (see Protocol).
+   */
+  readonly protocolVersion?: number;
   readonly logger?: DevnetLogger;
 }
 
@@ -40,11 +104,52 @@ export interface DevnetConfig {
   readonly maxEntryTtl: number;
   readonly friendbotStroops: bigint;
   readonly retentionLedgers: number;
+  readonly protocolVersion: number;
+  /** The network's harsh rules; the fault switch can override each at run time. */
+  readonly rules: NetworkRules;
   readonly logger: DevnetLogger;
 }
 
-/** The protocol the devnet speaks; @stellar/stellar-sdk 14 targets protocol 23. */
-export const PROTOCOL_VERSION = 23;
+/** The rules the devnet can relax for a test; each defaults to the network's behaviour. See DevnetOptions. */
+export interface NetworkRules {
+  readonly queueTimeoutLedgers: number;
+  readonly queueBanLedgers: number;
+  readonly queueSizeMultiplier: number;
+  readonly pendingFeeCheck: boolean;
+  readonly maxEventsScanLedgers: number;
+  readonly networkResourceFees: boolean;
+  readonly resourceFeeCheckAtSend: boolean;
+  readonly simulationPadding: boolean;
+  readonly feeStatsPerTransaction: boolean;
+  readonly chargeInvalidAtApply: boolean;
+  readonly replaceBySequence: boolean;
+  readonly closeTimeSlack: boolean;
+}
+
+/** The rules as the network has them (stellar-core, stellar-rpc and soroban-simulation defaults). */
+export const NETWORK_RULES: NetworkRules = {
+  queueTimeoutLedgers: 4,
+  queueBanLedgers: 10,
+  queueSizeMultiplier: 2,
+  pendingFeeCheck: true,
+  maxEventsScanLedgers: 10_000,
+  networkResourceFees: true,
+  resourceFeeCheckAtSend: true,
+  simulationPadding: true,
+  feeStatsPerTransaction: true,
+  chargeInvalidAtApply: true,
+  replaceBySequence: true,
+  closeTimeSlack: true,
+};
+
+/** stellar-rpc's default history-retention-window: SevenDayOfLedgers = 7 x 17 280. */
+export const DEFAULT_RETENTION_LEDGERS = 120_960;
+
+/** The protocol the devnet speaks unless told otherwise: testnet's since 2026-08-27. */
+export const DEFAULT_PROTOCOL_VERSION = 28;
+/** The protocols the devnet can speak: 23 (automatic restore, CAP-66/67) up to 28. */
+export const MIN_PROTOCOL_VERSION = 23;
+export const MAX_PROTOCOL_VERSION = 28;
 
 /** The testnet USDC issuer (Circle); the devnet holds its account entry but not its key. */
 export const USDC_ISSUER = "GBBD47IF6LWK7P7MDEVSCWR7DPUWV3NY3DTQEVFL4NAT4AQH3ZLLFLA5";
@@ -67,7 +172,9 @@ export function resolveConfig(options: DevnetOptions = {}): DevnetConfig {
     minTemporaryTtl: options.minTemporaryTtl ?? 17_280,
     maxEntryTtl: options.maxEntryTtl ?? 3_110_400,
     friendbotStroops: options.friendbotStroops ?? 10_000n * 10_000_000n,
-    retentionLedgers: options.retentionLedgers ?? 17_280,
+    retentionLedgers: options.retentionLedgers ?? DEFAULT_RETENTION_LEDGERS,
+    protocolVersion: options.protocolVersion ?? DEFAULT_PROTOCOL_VERSION,
+    rules: Rules.resolve(options),
     logger: options.logger ?? silentLogger,
   };
   check(Number.isInteger(config.port) && config.port >= 0 && config.port <= 65535, "port must be an integer 0-65535");
@@ -88,7 +195,36 @@ export function resolveConfig(options: DevnetOptions = {}): DevnetConfig {
   check(config.maxEntryTtl >= config.minPersistentTtl, "maxEntryTtl must be >= minPersistentTtl");
   check(config.friendbotStroops > 0n, "friendbotStroops must be > 0");
   check(Number.isInteger(config.retentionLedgers) && config.retentionLedgers >= 10, "retentionLedgers must be >= 10");
+  check(
+    Number.isInteger(config.protocolVersion) && config.protocolVersion >= MIN_PROTOCOL_VERSION && config.protocolVersion <= MAX_PROTOCOL_VERSION,
+    `protocolVersion must be an integer ${MIN_PROTOCOL_VERSION}..${MAX_PROTOCOL_VERSION}`,
+  );
+  Rules.check(config.rules, (ok, message) => check(ok, message));
   return config;
+}
+
+export namespace Rules {
+  const COUNTS = ["queueTimeoutLedgers", "queueBanLedgers", "queueSizeMultiplier", "maxEventsScanLedgers"] as const;
+
+  /** The options' rules over the network's. */
+  export function resolve(options: Partial<NetworkRules>): NetworkRules {
+    const out: Record<string, number | boolean> = { ...NETWORK_RULES };
+    for (const name of Object.keys(NETWORK_RULES) as (keyof NetworkRules)[]) {
+      const value = options[name];
+      if (value !== undefined) out[name] = value;
+    }
+    return out as unknown as NetworkRules;
+  }
+
+  export function check(rules: NetworkRules, assert: (ok: boolean, message: string) => void): void {
+    for (const name of COUNTS) {
+      const v = rules[name];
+      assert(Number.isInteger(v) && v >= 0 && v <= 1_000_000, `${name} must be an integer 0..1000000`);
+    }
+    for (const name of Object.keys(NETWORK_RULES) as (keyof NetworkRules)[]) {
+      if (typeof NETWORK_RULES[name] === "boolean") assert(typeof rules[name] === "boolean", `${name} must be a boolean`);
+    }
+  }
 }
 
 function check(ok: boolean, message: string): void {

@@ -25,9 +25,18 @@ export interface InnerTx {
   readonly minSeqAge: bigint;
   readonly minSeqLedgerGap: number;
   readonly extraSigners: readonly xdr.SignerKey[];
+  /** Whether the transaction carries a memo (a Soroban invocation may not: validateSorobanMemo). */
+  readonly hasMemo: boolean;
+  /** Whether the transaction source is a muxed (M…) account. */
+  readonly sourceIsMuxed: boolean;
   readonly sorobanData?: xdr.SorobanTransactionData;
   /** Declared resource fee (0 for classic). */
   readonly resourceFee: bigint;
+  /**
+   * XDR size of this transaction's own envelope (for a fee bump's inner transaction, the inner
+   * envelope): the size the network prices a Soroban transaction's history and bandwidth on.
+   */
+  readonly sizeBytes: number;
 }
 
 export interface ParsedTx {
@@ -71,7 +80,8 @@ export namespace Envelopes {
     if (parsed instanceof FeeBumpTransaction) {
       const fb = envelope.feeBump();
       const hashes = TxHashes.feeBump(networkId, bytes, fb);
-      const inner = innerOf(hashes.inner, fb.tx().innerTx().v1());
+      const innerTx = fb.tx().innerTx();
+      const inner = innerOf(hashes.inner, innerTx.v1(), innerTx.toXDR().length);
       const fee = BigInt(fb.tx().fee().toString());
       const feeSource = muxedToAccountId(fb.tx().feeSource());
       return {
@@ -88,7 +98,7 @@ export namespace Envelopes {
       };
     }
     const v1 = envelope.switch() === xdr.EnvelopeType.envelopeTypeTx() ? envelope.v1() : undefined;
-    const inner = v1 ? innerOf(TxHashes.v1(networkId, bytes, v1), v1) : innerOfV0(parsed, envelope.v0());
+    const inner = v1 ? innerOf(TxHashes.v1(networkId, bytes, v1), v1, bytes.length) : innerOfV0(parsed, envelope.v0(), bytes.length);
     return {
       envelope,
       envelopeXdr: bytes.toString("base64"),
@@ -108,6 +118,11 @@ export namespace Envelopes {
 
   export function isSorobanOp(op: xdr.Operation): boolean {
     return SOROBAN_OPS.has(operationType(op));
+  }
+
+  /** Whether the operation names its own source as a muxed (M…) account. */
+  export function opSourceIsMuxed(op: xdr.Operation): boolean {
+    return op.sourceAccount()?.switch() === xdr.CryptoKeyType.keyTypeMuxedEd25519();
   }
 
   export function opSource(op: xdr.Operation, txSource: string): string {
@@ -138,7 +153,7 @@ function isSorobanTx(inner: InnerTx): boolean {
   return inner.sorobanData !== undefined || inner.operations.some(Envelopes.isSorobanOp);
 }
 
-function innerOf(hash: Buffer, v1: xdr.TransactionV1Envelope): InnerTx {
+function innerOf(hash: Buffer, v1: xdr.TransactionV1Envelope, sizeBytes: number): InnerTx {
   const tx = v1.tx();
   const cond = tx.cond();
   let timeBounds: xdr.TimeBounds | null | undefined;
@@ -172,12 +187,15 @@ function innerOf(hash: Buffer, v1: xdr.TransactionV1Envelope): InnerTx {
     minSeqAge,
     minSeqLedgerGap,
     extraSigners,
+    hasMemo: tx.memo().switch() !== xdr.MemoType.memoNone(),
+    sourceIsMuxed: tx.sourceAccount().switch() === xdr.CryptoKeyType.keyTypeMuxedEd25519(),
     ...(sorobanData ? { sorobanData } : {}),
     resourceFee: sorobanData ? BigInt(sorobanData.resourceFee().toString()) : 0n,
+    sizeBytes,
   };
 }
 
-function innerOfV0(parsed: Transaction, v0: xdr.TransactionV0Envelope): InnerTx {
+function innerOfV0(parsed: Transaction, v0: xdr.TransactionV0Envelope, sizeBytes: number): InnerTx {
   const tx = v0.tx();
   const timeBounds = tx.timeBounds();
   return {
@@ -192,7 +210,10 @@ function innerOfV0(parsed: Transaction, v0: xdr.TransactionV0Envelope): InnerTx 
     minSeqAge: 0n,
     minSeqLedgerGap: 0,
     extraSigners: [],
+    hasMemo: tx.memo().switch() !== xdr.MemoType.memoNone(),
+    sourceIsMuxed: false,
     resourceFee: 0n,
+    sizeBytes,
   };
 }
 

@@ -50,6 +50,17 @@ export namespace Toid {
   export function ledgerOf(toid: bigint): number {
     return Number(toid >> 32n);
   }
+  /**
+   * The last possible event id of `ledger`: stellar-rpc's MaxCursor with that ledger (transaction
+   * and operation masks of the TOID, event index u32 max), the cursor of a page that is not full.
+   */
+  export function lastEventId(ledger: number): string {
+    const toid = (BigInt(ledger) << 32n) | (TX_MASK << 12n) | OP_MASK;
+    return `${toid.toString().padStart(19, "0")}-${U32_MAX.toString()}`;
+  }
+  const TX_MASK = (1n << 20n) - 1n;
+  const OP_MASK = (1n << 12n) - 1n;
+  const U32_MAX = 4_294_967_295n;
 }
 
 /**
@@ -59,7 +70,7 @@ export namespace Toid {
 export class History {
   private readonly ledgers: LedgerRecord[] = [];
   private readonly txs = new Map<string, TxRecord>();
-  private events: EventRecord[] = [];
+  private readonly events: EventRecord[] = [];
 
   constructor(private readonly retentionLedgers: number) {}
 
@@ -116,8 +127,11 @@ export class History {
     if (excess <= 0) return;
     const removed = this.ledgers.splice(0, excess);
     for (const ledger of removed) for (const tx of ledger.txs) this.txs.delete(tx.hash);
+    // Events are in ledger order: the pruned ones lead (a filter would walk a whole window of events every close).
     const oldest = this.oldest().sequence;
-    this.events = this.events.filter((e) => e.ledger >= oldest);
+    let pruned = 0;
+    while (pruned < this.events.length && (this.events[pruned]?.ledger ?? oldest) < oldest) pruned++;
+    if (pruned > 0) this.events.splice(0, pruned);
   }
 }
 

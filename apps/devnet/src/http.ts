@@ -1,8 +1,10 @@
 import { createServer } from "node:http";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { FaultInputError, FaultSwitch } from "./faults";
+import type { Faults } from "./faults";
 import { FriendbotError } from "./node";
-import type { DevnetNode } from "./node";
+import type { DevnetNode, SorobanHost } from "./node";
+import type { DevnetPorts } from "./ports";
 import { RpcError } from "./rpc/errors";
 import { methods } from "./rpc/methods";
 import type { RpcContext } from "./rpc/methods";
@@ -20,28 +22,37 @@ class HttpError extends Error {
   }
 }
 
+/** What every port's server shares: the node, the host, and the ports themselves. */
+export interface ServerContext {
+  readonly node: DevnetNode;
+  readonly host: SorobanHost | undefined;
+  readonly friendbotUrl: string;
+  readonly ports: DevnetPorts;
+}
+
 /**
- * The devnet's HTTP surface: JSON-RPC 2.0 at `/` (Soroban RPC), `/friendbot`, and the loopback-only
- * control endpoints under `/_devnet/` (faults, manual ledger close).
+ * The devnet's HTTP surface on port `index`: JSON-RPC 2.0 at `/` (Soroban RPC), `/friendbot`, and
+ * the loopback-only control endpoints under `/_devnet/` (faults, manual ledger close). Every port
+ * serves the same ledger; the fault switch can make one port's RPC fail or lag.
  */
-export function createDevnetServer(ctx: RpcContext): Server {
+export function createDevnetServer(ctx: ServerContext, index: number): Server {
   return createServer((req, res) => {
-    handle(ctx, req, res).catch((err: unknown) => {
+    handle(ctx, index, req, res).catch((err: unknown) => {
       ctx.node.config.logger.error({ err: (err as Error).message }, "request failed");
       if (!res.headersSent) sendJson(res, 500, { error: "internal_error", message: "internal error" });
     });
   });
 }
 
-async function handle(ctx: RpcContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(ctx: ServerContext, index: number, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? "/", "http://devnet");
   const path = url.pathname.replace(/\/+$/, "") || "/";
   try {
-    if (path.startsWith("/_devnet/")) return await control(ctx.node, path, req, res);
+    if (path.startsWith("/_devnet/")) return await control(ctx, path, req, res);
     if (path === "/friendbot") return friendbot(ctx.node, url, req, res);
     if (path === "/" || path === "/rpc") {
       if (req.method !== "POST") throw new HttpError(405, "method_not_allowed", "JSON-RPC requests must be POSTed");
-      return await jsonRpc(ctx, req, res);
+      return await jsonRpc(ctx, index, req, res);
     }
     throw new HttpError(404, "not_found", `no route for ${req.method} ${path}`);
   } catch (err) {
@@ -50,7 +61,17 @@ async function handle(ctx: RpcContext, req: IncomingMessage, res: ServerResponse
   }
 }
 
-async function jsonRpc(ctx: RpcContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function jsonRpc(server: ServerContext, index: number, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const failure = FaultSwitch.failureOf(server.node.faults, index);
+  // An RPC behind a load balancer that lost it, or one that stopped answering.
+  if (failure === "http503") return sendJson(res, 503, { error: "service_unavailable", message: "this RPC port is failing (devnet fault)" });
+  if (failure === "hang") return;
+  const ctx: RpcContext = {
+    node: server.node,
+    host: server.host,
+    friendbotUrl: server.friendbotUrl,
+    view: server.node.view(FaultSwitch.lagOf(server.node.faults, index)),
+  };
   const text = await readBody(req);
   let request: unknown;
   try {
@@ -112,12 +133,14 @@ function friendbot(node: DevnetNode, url: URL, req: IncomingMessage, res: Server
   }
 }
 
-async function control(node: DevnetNode, path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function control(ctx: ServerContext, path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const node = ctx.node;
   if (!LOOPBACK.has(req.socket.remoteAddress ?? "")) throw new HttpError(403, "forbidden", "devnet control endpoints answer loopback clients only");
   if (path === "/_devnet/faults") {
     if (req.method === "GET") return sendJson(res, 200, FaultSwitch.toJson(node.faults));
     if (req.method === "DELETE") {
       node.faults = FaultSwitch.none();
+      await ctx.ports.sync(node.faults);
       return sendJson(res, 200, FaultSwitch.toJson(node.faults));
     }
     if (req.method === "POST") {
@@ -127,12 +150,16 @@ async function control(node: DevnetNode, path: string, req: IncomingMessage, res
       } catch {
         throw new HttpError(400, "invalid_json", "body must be JSON");
       }
+      let next: Faults;
       try {
-        node.faults = FaultSwitch.patch(node.faults, body);
+        next = FaultSwitch.patch(node.faults, body);
+        ctx.ports.check(next);
       } catch (err) {
         if (err instanceof FaultInputError) throw new HttpError(400, "invalid_fault", err.message);
         throw err;
       }
+      node.faults = next;
+      await ctx.ports.sync(node.faults);
       return sendJson(res, 200, FaultSwitch.toJson(node.faults));
     }
     throw new HttpError(405, "method_not_allowed", "use GET, POST or DELETE");

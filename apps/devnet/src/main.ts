@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import pino from "pino";
-import { DevnetConfigError } from "./config";
+import { DevnetConfigError, NETWORK_RULES } from "./config";
+import type { NetworkRules } from "./config";
 import type { StartOptions } from "./index";
 import { startDevnet } from "./index";
 
@@ -10,7 +11,14 @@ import { startDevnet } from "./index";
  *   --ledger-close-ms (DEVNET_LEDGER_CLOSE_MS)   --passphrase (DEVNET_PASSPHRASE)
  *   --max-tx-per-ledger (DEVNET_MAX_TX_PER_LEDGER)   --min-inclusion-fee (DEVNET_MIN_INCLUSION_FEE)
  *   --min-persistent-ttl / --min-temporary-ttl / --max-entry-ttl (DEVNET_MIN_PERSISTENT_TTL, ...)
+ *   --protocol-version (DEVNET_PROTOCOL_VERSION, 23..28, default 28)
+ *   --extra-ports (DEVNET_EXTRA_PORTS: comma-separated ports, 0 = any; more RPC ports on the same ledger)
+ *   --retention-ledgers (DEVNET_RETENTION_LEDGERS, default 120 960)
+ *   --queue-timeout-ledgers / --queue-ban-ledgers / --queue-size-multiplier / --max-events-scan-ledgers
+ *     (DEVNET_QUEUE_TIMEOUT_LEDGERS, ...; 0 switches the rule off)
+ *   --relax (DEVNET_RELAX: comma-separated boolean rules to switch off, e.g. pendingFeeCheck,simulationPadding)
  *   --log-level (DEVNET_LOG_LEVEL, default info)
+ * stdout carries one line, "devnet listening on <url>[ <url>...]" (the extra ports' URLs after the first).
  */
 const { values } = parseArgs({
   options: {
@@ -23,6 +31,14 @@ const { values } = parseArgs({
     "min-persistent-ttl": { type: "string" },
     "min-temporary-ttl": { type: "string" },
     "max-entry-ttl": { type: "string" },
+    "protocol-version": { type: "string" },
+    "extra-ports": { type: "string" },
+    "retention-ledgers": { type: "string" },
+    "queue-timeout-ledgers": { type: "string" },
+    "queue-ban-ledgers": { type: "string" },
+    "queue-size-multiplier": { type: "string" },
+    "max-events-scan-ledgers": { type: "string" },
+    relax: { type: "string" },
     "log-level": { type: "string" },
   },
   strict: true,
@@ -40,6 +56,30 @@ function int(flag: keyof typeof values, env: string): number | undefined {
   return Number(raw);
 }
 
+function list(flag: keyof typeof values, env: string): string[] | undefined {
+  const raw = setting(flag, env);
+  return raw === undefined ? undefined : raw.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+}
+
+function intOf(flag: string, raw: string): number {
+  if (!/^\d+$/.test(raw)) throw new DevnetConfigError(`--${flag} must be non-negative integers, got "${raw}"`);
+  return Number(raw);
+}
+
+type BooleanRule = { [K in keyof NetworkRules]: NetworkRules[K] extends boolean ? K : never }[keyof NetworkRules];
+
+/** The boolean network rules named in --relax, switched off. */
+function relaxed(names: readonly string[]): Partial<Pick<NetworkRules, BooleanRule>> {
+  const out: Partial<Record<BooleanRule, boolean>> = {};
+  for (const name of names) {
+    if (!(name in NETWORK_RULES) || typeof NETWORK_RULES[name as keyof NetworkRules] !== "boolean") {
+      throw new DevnetConfigError(`--relax: unknown boolean rule "${name}" (rules: ${Object.keys(NETWORK_RULES).join(", ")})`);
+    }
+    out[name as BooleanRule] = false;
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
   // Logs go to stderr so stdout carries only the "listening" line a supervisor waits for.
   const logger = pino({ level: setting("log-level", "DEVNET_LOG_LEVEL") ?? "info" }, pino.destination(2));
@@ -55,10 +95,18 @@ async function main(): Promise<void> {
     ...opt("minPersistentTtl", int("min-persistent-ttl", "DEVNET_MIN_PERSISTENT_TTL")),
     ...opt("minTemporaryTtl", int("min-temporary-ttl", "DEVNET_MIN_TEMPORARY_TTL")),
     ...opt("maxEntryTtl", int("max-entry-ttl", "DEVNET_MAX_ENTRY_TTL")),
+    ...opt("protocolVersion", int("protocol-version", "DEVNET_PROTOCOL_VERSION")),
+    ...opt("extraPorts", list("extra-ports", "DEVNET_EXTRA_PORTS")?.map((p) => intOf("extra-ports", p))),
+    ...opt("retentionLedgers", int("retention-ledgers", "DEVNET_RETENTION_LEDGERS")),
+    ...opt("queueTimeoutLedgers", int("queue-timeout-ledgers", "DEVNET_QUEUE_TIMEOUT_LEDGERS")),
+    ...opt("queueBanLedgers", int("queue-ban-ledgers", "DEVNET_QUEUE_BAN_LEDGERS")),
+    ...opt("queueSizeMultiplier", int("queue-size-multiplier", "DEVNET_QUEUE_SIZE_MULTIPLIER")),
+    ...opt("maxEventsScanLedgers", int("max-events-scan-ledgers", "DEVNET_MAX_EVENTS_SCAN_LEDGERS")),
+    ...relaxed(list("relax", "DEVNET_RELAX") ?? []),
     logger,
   };
   const devnet = await startDevnet(options);
-  process.stdout.write(`devnet listening on ${devnet.rpcUrl}\n`);
+  process.stdout.write(`devnet listening on ${devnet.rpcUrls.join(" ")}\n`);
   const shutdown = (signal: string): void => {
     logger.info({ signal }, "devnet stopping");
     devnet.close().then(

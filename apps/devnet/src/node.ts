@@ -1,22 +1,24 @@
 import { Account, Asset, Keypair, Operation, StrKey, TransactionBuilder, xdr } from "@stellar/stellar-sdk";
 import { Accounts } from "./accounts";
 import { applyTransaction } from "./apply";
-import type { AppliedTx } from "./apply";
-import { PROTOCOL_VERSION, USDC_ISSUER } from "./config";
-import type { DevnetConfig } from "./config";
+import type { AppliedTx, ApplyContext } from "./apply";
+import { USDC_ISSUER } from "./config";
+import type { DevnetConfig, NetworkRules } from "./config";
 import { Envelopes } from "./envelope";
 import type { ParsedTx } from "./envelope";
 import { FaultSwitch } from "./faults";
 import type { Faults } from "./faults";
 import { Headers, History } from "./history";
 import type { LedgerRecord, TxRecord } from "./history";
-import { Fees, TxQueue } from "./queue";
+import { Fees, TxQueue, laneOf } from "./queue";
 import { Results } from "./results";
 import { sha256 } from "./sha256";
 import type { ExecuteSorobanOp, LedgerInfo } from "./soroban/host";
 import { LedgerState } from "./state";
 import { Validation } from "./validation";
 import type { ValidationContext } from "./validation";
+import { ChainViews } from "./view";
+import type { ChainView, UndoRecord } from "./view";
 
 /** What the pipeline needs from the Soroban host (apps/devnet/src/soroban). */
 export interface SorobanHost {
@@ -49,6 +51,9 @@ export interface FriendbotOutcome {
 }
 
 const GENESIS_LEDGER = 1;
+/** stellar-core's EXPECTED_CLOSE_TIME_MULT: admission wants maxTime 2 expected closes past the last one. */
+const EXPECTED_CLOSE_TIME_MULT = 2n;
+const NO_FROZEN_KEYS: ReadonlySet<string> = new Set();
 /** XLM the USDC issuer's account starts with (it only needs its reserve). */
 const ISSUER_BALANCE = 10_000n * 10_000_000n;
 
@@ -65,6 +70,8 @@ export class DevnetNode {
   readonly root: Keypair;
   faults: Faults = FaultSwitch.none();
   private readonly swallowed = new Set<string>();
+  /** What each of the last ledgers overwrote, for ports that answer as of an earlier ledger. */
+  private readonly undo: UndoRecord[] = [];
   private timer: NodeJS.Timeout | undefined;
   private feePool = 0n;
 
@@ -86,6 +93,18 @@ export class DevnetNode {
     return this.history.latest();
   }
 
+  /** The chain as an RPC port sees it: in sync, or `lag` ledgers behind (at most ChainViews.MAX_LAG). */
+  view(lag = 0): ChainView {
+    if (lag <= 0) return ChainViews.current(this.history, this.state);
+    return ChainViews.lagging(this.history, this.state, this.undo, Math.min(lag, ChainViews.MAX_LAG));
+  }
+
+  /** The rules in force: the devnet's settings under the fault switch's overrides. */
+  get rules(): NetworkRules {
+    const overrides = this.faults.rules;
+    return overrides ? { ...this.config.rules, ...overrides } : this.config.rules;
+  }
+
   minInclusionFee(): bigint {
     return this.faults.minInclusionFee ?? this.config.minInclusionFee;
   }
@@ -96,7 +115,7 @@ export class DevnetNode {
       closeTime,
       networkPassphrase: this.config.networkPassphrase,
       networkId: this.networkId,
-      protocolVersion: PROTOCOL_VERSION,
+      protocolVersion: this.config.protocolVersion,
       minPersistentTtl: this.config.minPersistentTtl,
       minTemporaryTtl: this.config.minTemporaryTtl,
       maxEntryTtl: this.config.maxEntryTtl,
@@ -105,8 +124,7 @@ export class DevnetNode {
 
   /** Facts of the ledger that would close next (simulation and admission judge against it). */
   nextLedger(): { sequence: number; closeTime: bigint } {
-    const prev = this.latest();
-    return { sequence: prev.sequence + 1, closeTime: maxBig(nowSeconds(), prev.closeTime) };
+    return ChainViews.nextAfter(this.latest());
   }
 
   /**
@@ -141,7 +159,12 @@ export class DevnetNode {
     this.timer = undefined;
   }
 
-  /** sendTransaction: admission into the queue, with the network's verdict on rejection. */
+  /**
+   * sendTransaction: admission into the queue, in the order stellar-core's herder and queue judge
+   * it (HerderImpl::recvTransaction, TransactionQueue::canAdd): one pending transaction per source
+   * across the classic and Soroban queues, bans, duplicates, replace-by-fee, the queue's size
+   * limit, validity, then the fee source's pending fees.
+   */
   submit(envelopeXdr: string): SendOutcome {
     const tx = Envelopes.parse(envelopeXdr, this.config.networkPassphrase);
     const fault = FaultSwitch.takeSendFault(this.faults);
@@ -150,29 +173,68 @@ export class DevnetNode {
         ? { status: "ERROR", hash: tx.hash, errorResult: Results.plain(0n, { code: fault.code }) }
         : { status: "TRY_AGAIN_LATER", hash: tx.hash };
     }
+    const rules = this.rules;
+    const tryAgainLater: SendOutcome = { status: "TRY_AGAIN_LATER", hash: tx.hash };
+    const pending = this.queue.pendingFor(tx.inner.source)?.tx;
+    if (pending && pending.isSoroban !== tx.isSoroban) return tryAgainLater;
+    if (this.queue.isBanned(tx.hash, rules.queueBanLedgers)) return tryAgainLater;
     if (this.queue.has(tx.hash) || this.swallowed.has(tx.hash)) return { status: "DUPLICATE", hash: tx.hash };
-
-    const pending = this.queue.pendingFor(tx.inner.source);
+    // A pending fee bump of this very transaction holds it already (core's isDuplicateTx).
+    if (pending?.feeBump && !tx.feeBump && pending.inner.hash.toString("hex") === tx.hash) return { status: "DUPLICATE", hash: tx.hash };
     if (pending) {
-      // One pending transaction per account; only a fee bump wrapping the same transaction may replace it.
-      if (!tx.feeBump || !pending.tx.inner.hash.equals(tx.inner.hash)) return { status: "TRY_AGAIN_LATER", hash: tx.hash };
-      if (!Fees.canReplace(pending.tx, tx)) {
-        const minFee = Fees.minReplacementFee(pending.tx, tx);
-        return { status: "ERROR", hash: tx.hash, errorResult: Results.plain(minFee, { code: "txInsufficientFee" }) };
-      }
+      const refusal = this.replacementRefusal(pending, tx, rules.replaceBySequence);
+      if (refusal) return refusal;
     }
-    const next = this.nextLedger();
-    const verdict = Validation.check(tx, this.validationContext(next.sequence, next.closeTime));
+    const fit = this.queue.fit(tx, pending, rules.queueSizeMultiplier * this.config.maxTxPerLedger);
+    if (!fit.ok) {
+      // Refused for its fee, the transaction is banned like one evicted (core bans it in canAdd).
+      this.queue.ban(tx.hash, rules.queueBanLedgers);
+      if (fit.minFee === undefined) return tryAgainLater;
+      return { status: "ERROR", hash: tx.hash, errorResult: Results.plain(fit.minFee, { code: "txInsufficientFee" }) };
+    }
+    const verdict = Validation.check(tx, this.admissionContext());
     if (!verdict.ok) {
       return { status: "ERROR", hash: tx.hash, errorResult: Results.rejection(this.wouldCharge(tx), verdict.failure, tx.inner.hash) };
     }
+    if (rules.pendingFeeCheck && !this.coversPendingFees(tx, pending)) {
+      return { status: "ERROR", hash: tx.hash, errorResult: Results.plain(0n, { code: "txInsufficientBalance" }) };
+    }
     if (FaultSwitch.takeSwallow(this.faults)) {
-      if (pending) this.queue.remove(pending.tx.hash);
+      if (pending) this.queue.remove(pending.hash);
       this.swallowed.add(tx.hash);
       return { status: "PENDING", hash: tx.hash };
     }
+    this.queue.evict(fit.evict, rules.queueBanLedgers);
     this.queue.put(tx);
     return { status: "PENDING", hash: tx.hash };
+  }
+
+  /**
+   * Why `tx` may not replace its source's pending transaction, if it may not. The network: any
+   * older sequence number is txBAD_SEQ, only a fee bump for the same sequence number may replace,
+   * bidding 10x the pending rate. The relaxed rule wants a fee bump of the identical transaction.
+   */
+  private replacementRefusal(pending: ParsedTx, tx: ParsedTx, bySequence: boolean): SendOutcome | undefined {
+    if (bySequence) {
+      if (tx.inner.seqNum < pending.inner.seqNum) return { status: "ERROR", hash: tx.hash, errorResult: Results.plain(0n, { code: "txBadSeq" }) };
+      if (!tx.feeBump || tx.inner.seqNum !== pending.inner.seqNum) return { status: "TRY_AGAIN_LATER", hash: tx.hash };
+    } else if (!tx.feeBump || !pending.inner.hash.equals(tx.inner.hash)) {
+      return { status: "TRY_AGAIN_LATER", hash: tx.hash };
+    }
+    if (Fees.canReplace(pending, tx)) return undefined;
+    return { status: "ERROR", hash: tx.hash, errorResult: Results.plain(Fees.minReplacementFee(pending, tx), { code: "txInsufficientFee" }) };
+  }
+
+  /**
+   * stellar-core's queue: the fee source's available balance less the new full fee must still
+   * cover the full fees of everything it already has pending in that queue (a replaced transaction
+   * of the same fee source counts once).
+   */
+  private coversPendingFees(tx: ParsedTx, replacing: ParsedTx | undefined): boolean {
+    const feeSource = Accounts.peek(this.state, tx.feeSource);
+    if (!feeSource) return false;
+    const newFee = replacing && replacing.feeSource === tx.feeSource ? tx.feeBid - replacing.feeBid : tx.feeBid;
+    return Accounts.available(feeSource, this.config.baseReserve) - newFee >= this.queue.pendingFees(laneOf(tx), tx.feeSource);
   }
 
   /**
@@ -184,8 +246,10 @@ export class DevnetNode {
     const prev = this.latest();
     const sequence = prev.sequence + 1;
     const closeTime = maxBig(nowSeconds(), prev.closeTime);
+    this.state.beginJournal();
     const vctx = this.validationContext(sequence, closeTime);
     const minFee = vctx.minInclusionFee;
+    const rules = this.rules;
 
     let chosen: ParsedTx[];
     let surge = false;
@@ -197,7 +261,8 @@ export class DevnetNode {
         const verdict = Validation.check(queued.tx, vctx);
         if (verdict.ok) valid.push(queued.tx);
         else {
-          this.queue.remove(queued.tx.hash);
+          // Left out of the transaction set as invalid: core bans it (HerderImpl::triggerNextLedger).
+          this.queue.ban(queued.tx.hash, rules.queueBanLedgers);
           this.config.logger.debug({ tx: queued.tx.hash, code: verdict.failure.failure.code }, "dropped invalid queued transaction");
         }
       }
@@ -215,23 +280,30 @@ export class DevnetNode {
     const records: TxRecord[] = [];
     for (const tx of chosen) {
       this.queue.remove(tx.hash);
-      // Earlier transactions of this ledger may have changed balances or sequence numbers.
-      if (records.length > 0 && !Validation.check(tx, vctx).ok) continue;
-      const applied: AppliedTx = applyTransaction(tx, {
+      // Earlier transactions of this ledger may have changed balances or sequence numbers: core
+      // applies such a transaction as failed, charged (the relaxed rule leaves it out).
+      const verdict = records.length > 0 ? Validation.check(tx, vctx) : undefined;
+      if (verdict && !verdict.ok && !rules.chargeInvalidAtApply) continue;
+      const ctx: ApplyContext = {
         state: this.state,
         ledger,
         baseReserve: this.config.baseReserve,
         baseFee: tx.isSoroban ? baseFee.soroban : baseFee.classic,
         soroban: this.soroban?.executeSorobanOp,
         logger: this.config.logger,
-      });
+        networkResourceFees: rules.networkResourceFees,
+        takeDrift: () => FaultSwitch.takeResourceDrift(this.faults),
+      };
+      const applied: AppliedTx = applyTransaction(tx, ctx, verdict && !verdict.ok ? verdict.failure : undefined);
       this.feePool += applied.feeCharged;
       records.push({ hash: tx.hash, ledger: sequence, closeTime, applicationOrder: records.length + 1, applied });
     }
     privileged?.after?.(this.state, sequence);
+    this.undo.push({ sequence, before: this.state.endJournal() });
+    if (this.undo.length > ChainViews.MAX_LAG) this.undo.shift();
 
     const { header, hash: ledgerHash } = Headers.make({
-      protocolVersion: PROTOCOL_VERSION,
+      protocolVersion: this.config.protocolVersion,
       sequence,
       closeTime,
       previousHash: prev.hash,
@@ -244,11 +316,49 @@ export class DevnetNode {
     });
     const record: LedgerRecord = { sequence, closeTime, hash: ledgerHash, header, baseFee, txs: records };
     this.history.append(record);
+    this.updateQueue(records, privileged !== undefined);
     this.config.logger.info(
       { ledger: sequence, txCount: records.length, failed: records.filter((r) => !r.applied.successful).length, queued: this.queue.size },
       "ledger closed",
     );
     return record;
+  }
+
+  /**
+   * The queue after a close, as HerderImpl::updateTransactionQueue leaves it: applied transactions
+   * (and older ones of their sources) out and banned, every pending one a ledger older (dropped and
+   * banned once it waited queueTimeoutLedgers), and what the new state made invalid banned. A
+   * friendbot close did not offer the queue's transactions a place, so it ages nothing.
+   */
+  private updateQueue(applied: readonly TxRecord[], privileged: boolean): void {
+    const rules = this.rules;
+    for (const record of applied) this.queue.removeApplied(record.applied.tx, rules.queueBanLedgers);
+    if (!privileged) {
+      for (const tx of this.queue.shift(rules.queueTimeoutLedgers, rules.queueBanLedgers)) {
+        this.config.logger.debug({ tx: tx.hash }, "dropped a transaction not included in time");
+      }
+    }
+    const ctx = this.admissionContext();
+    for (const queued of this.queue.byFeeRate()) {
+      if (!Validation.check(queued.tx, ctx).ok) this.queue.ban(queued.tx.hash, rules.queueBanLedgers);
+    }
+  }
+
+  /**
+   * Validity as admission judges it: against the ledger that would close next. stellar-core
+   * (TransactionQueue::canAdd) judges time bounds against the last close: minTime must not lie
+   * after it, and maxTime must reach past it by 2 expected close times plus the time since.
+   */
+  private admissionContext(): ValidationContext {
+    const next = this.nextLedger();
+    const ctx = this.validationContext(next.sequence, next.closeTime);
+    if (!this.rules.closeTimeSlack) return ctx;
+    const last = this.latest().closeTime;
+    const now = nowSeconds();
+    const drift = now > last ? now - last : 0n;
+    // Whole seconds, as core's duration_cast<seconds> of the expected close time.
+    const expected = BigInt(Math.floor(this.config.ledgerCloseMs / 1000));
+    return { ...ctx, closeTime: last, maxTimeFloor: last + EXPECTED_CLOSE_TIME_MULT * expected + drift };
   }
 
   /**
@@ -299,6 +409,9 @@ export class DevnetNode {
       baseReserve: this.config.baseReserve,
       minInclusionFee: this.minInclusionFee(),
       sorobanEnabled: this.sorobanEnabled,
+      protocolVersion: this.config.protocolVersion,
+      frozenKeys: this.faults.frozenKeys ?? NO_FROZEN_KEYS,
+      resourceFeeCheck: this.rules.resourceFeeCheckAtSend ? { priceSize: this.rules.networkResourceFees } : undefined,
     };
   }
 
@@ -316,7 +429,7 @@ export class DevnetNode {
     this.soroban?.installGenesisContracts(this.state, this.ledgerInfo(GENESIS_LEDGER, closeTime), { usdcIssuer: USDC_ISSUER });
     const baseFee = { classic: this.config.minInclusionFee, soroban: this.config.minInclusionFee };
     const { header, hash: ledgerHash } = Headers.make({
-      protocolVersion: PROTOCOL_VERSION,
+      protocolVersion: this.config.protocolVersion,
       sequence: GENESIS_LEDGER,
       closeTime,
       previousHash: Buffer.alloc(32),

@@ -16,7 +16,9 @@ export type TxCode =
   | "txInternalError"
   | "txNotSupported"
   | "txMalformed"
-  | "txSorobanInvalid";
+  | "txSorobanInvalid"
+  /** CAP-77 (protocol 26): the transaction touches a ledger key the validators froze. */
+  | "txFrozenKeyAccessed";
 
 /** Why a transaction is not valid: its code, and the per-op results when an operation is to blame. */
 export interface TxFailure {
@@ -134,6 +136,9 @@ export namespace OpResults {
     | "changeTrustLowReserve"
     | "changeTrustSelfNotAllowed";
   export const changeTrust = (code: ChangeTrustCode): xdr.OperationResult => inner(Tr.changeTrust(xdr.ChangeTrustResult[code]()));
+
+  export type BumpSequenceCode = "bumpSequenceSuccess" | "bumpSequenceBadSeq";
+  export const bumpSequence = (code: BumpSequenceCode): xdr.OperationResult => inner(Tr.bumpSequence(xdr.BumpSequenceResult[code]()));
 
   export const invokeSuccess = (successHash: Buffer): xdr.OperationResult =>
     inner(Tr.invokeHostFunction(xdr.InvokeHostFunctionResult.invokeHostFunctionSuccess(successHash)));

@@ -56,8 +56,25 @@ export function entrySize(entry: xdr.LedgerEntry): number {
 
 export class LedgerState {
   private readonly own = new Map<string, StoredEntry | null>();
+  /** While journaling: each id written since, with the value it had before (null: absent). */
+  private journal: Map<string, StoredEntry | null> | undefined;
 
   constructor(private readonly parent?: LedgerState) {}
+
+  /**
+   * Starts recording, for every id first written from now on, the value it had before: a ledger
+   * close's undo record, through which a lagging RPC port reads the state of earlier ledgers.
+   */
+  beginJournal(): void {
+    this.journal = new Map();
+  }
+
+  /** Stops recording and returns the values written ids had when the journal began. */
+  endJournal(): ReadonlyMap<string, StoredEntry | null> {
+    const journal = this.journal ?? new Map<string, StoredEntry | null>();
+    this.journal = undefined;
+    return journal;
+  }
 
   get(key: xdr.LedgerKey): StoredEntry | undefined {
     return this.getById(keyId(key));
@@ -75,11 +92,11 @@ export class LedgerState {
   }
 
   putById(id: string, entry: xdr.LedgerEntry, liveUntilLedgerSeq?: number): void {
-    this.own.set(id, liveUntilLedgerSeq === undefined ? { entry } : { entry, liveUntilLedgerSeq });
+    this.write(id, liveUntilLedgerSeq === undefined ? { entry } : { entry, liveUntilLedgerSeq });
   }
 
   delete(key: xdr.LedgerKey): void {
-    this.own.set(keyId(key), null);
+    this.write(keyId(key), null);
   }
 
   fork(): LedgerState {
@@ -89,8 +106,13 @@ export class LedgerState {
   /** Writes this fork's changes into its parent. */
   commit(): void {
     if (!this.parent) throw new Error("commit() on the root state");
-    for (const [id, value] of this.own) this.parent.own.set(id, value);
+    for (const [id, value] of this.own) this.parent.write(id, value);
     this.own.clear();
+  }
+
+  private write(id: string, value: StoredEntry | null): void {
+    if (this.journal && !this.journal.has(id)) this.journal.set(id, this.getById(id) ?? null);
+    this.own.set(id, value);
   }
 
   /** Ids this fork changed (written or deleted), for ledger-close metadata. */

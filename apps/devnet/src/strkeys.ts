@@ -115,7 +115,7 @@ export namespace StrKeys {
   export function trustLineAsset(asset: Asset): xdr.TrustLineAsset {
     if (asset.isNative()) return asset.toTrustLineXDRObject();
     const code = asset.getCode();
-    const issuer = accountId(asset.getIssuer());
+    const issuer = accountId(asset.getIssuer()!);
     // The NUL-padded code goes in as a string, as the SDK passes it (the typings say Buffer).
     const padded = (width: number): Buffer => code.padEnd(width, "\0") as unknown as Buffer;
     return code.length <= 4

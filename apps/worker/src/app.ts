@@ -15,6 +15,12 @@ export interface Consumer {
   readonly backoffMs?: (attemptsMade: number) => number;
   /** Runs once when the worker starts, before it takes jobs: re-queues work a crash left behind. */
   readonly recover?: () => Promise<void>;
+  /**
+   * Runs every `everyMs` while the worker lives: re-queues work whose job was lost while no worker
+   * restarted (an api that died, or Redis down, between recording the work and queueing it). Its
+   * errors are logged, and it runs again at the next tick.
+   */
+  readonly sweep?: { readonly everyMs: number; run(): Promise<void> };
 }
 
 export interface WorkerDeps {
@@ -54,6 +60,24 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     return worker;
   });
 
+  const sweeps = deps.consumers.flatMap((consumer) => {
+    const sweep = consumer.sweep;
+    if (!sweep) return [];
+    let running = false;
+    const timer = setInterval(() => {
+      if (running) return;
+      running = true;
+      sweep
+        .run()
+        .catch((error: unknown) => deps.logger.warn({ queue: consumer.queue, err: error }, "sweep failed; it runs again"))
+        .finally(() => {
+          running = false;
+        });
+    }, sweep.everyMs);
+    timer.unref();
+    return [timer];
+  });
+
   const http = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) });
   http.get("/healthz", async () => ({
     ...(await liveness({ postgres: () => deps.pool.query("select 1"), redis: () => deps.redis.ping() })),
@@ -66,6 +90,7 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     http,
     workers,
     async close() {
+      for (const timer of sweeps) clearInterval(timer);
       await Promise.allSettled(workers.map((w) => w.close()));
       await http.close();
     },

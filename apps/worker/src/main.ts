@@ -1,14 +1,19 @@
 import { exitOnConfigError, loadOrExit } from "@quay/config";
 import { createLogger } from "@quay/log";
+import { UnsupportedProtocolError } from "@quay/stellar";
 import { createWorkerServer } from "./server";
 
 const config = loadOrExit();
 const logger = createLogger({ level: config.logLevel, name: "quay-worker" });
-const server = await createWorkerServer(config, logger).catch((error: unknown) =>
-  exitOnConfigError(() => {
+const server = await createWorkerServer(config, logger).catch((error: unknown) => {
+  if (error instanceof UnsupportedProtocolError) {
+    process.stderr.write(`quay-worker: ${error.message}\n`);
+    process.exit(78);
+  }
+  return exitOnConfigError(() => {
     throw error;
-  }),
-);
+  });
+});
 
 const shutdown = async (signal: string) => {
   logger.info({ signal }, "shutting down");

@@ -1,14 +1,16 @@
 import { Address, Keypair, scValToBigInt, StrKey, xdr } from "@stellar/stellar-sdk";
-import { and, eq, sql, TransactionRollbackError } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { z } from "zod";
-import { schema, type Db } from "@quay/db";
+import { columnName, enumLiteral, isUniqueViolation, schema, type Db } from "@quay/db";
 import { Commitment } from "@quay/mpp";
-import type { StellarNetwork } from "@quay/stellar";
+import { isFinal, type OutcomeWaiter, type SettleQueue } from "@quay/settlement";
+import { AuthEntry, type StellarNetwork } from "@quay/stellar";
 import { Vault } from "@quay/vault";
 import type { Caller } from "./charge";
-import { Closes, type Channel, type Close, type CloseQueue } from "./closes";
-import { ChannelError } from "./errors";
+import { Closer, Closes, type Channel, type Close, type CloseQueue } from "./closes";
+import { ChannelError, ChannelsError } from "./errors";
 import { ChannelLedger } from "./ledger";
+import { VoucherSignature } from "./voucher-signature";
 
 const { mppChannels, mppCloses, mppVouchers } = schema;
 
@@ -27,7 +29,20 @@ export interface ChannelsDeps {
   /** Hex Wasm hashes of the one-way channel contract accepted at registration. */
   readonly wasmHashes: readonly string[];
   readonly closeQueue: CloseQueue;
+  /** Where a close's submission is queued for the worker (the api records it; only the worker submits). */
+  readonly settleQueue: SettleQueue;
+  /** Waits for a close's submission to be final (the one x402 /settle and MPP charges use). */
+  readonly waiter: OutcomeWaiter;
+  /** How long a close request waits for its transaction to be final before answering "pending". */
+  readonly closeWaitMs: number;
 }
+
+/**
+ * What a close request came to: `closed` (its transaction is final and succeeded: the view carries
+ * its hash as `txHash`) or `pending` (the wait ran out; the worker carries on, and asking again
+ * waits again). A close that failed throws ChannelError `close_failed` with its reason.
+ */
+export type CloseOutcome = { readonly kind: "closed"; readonly view: ChannelView } | { readonly kind: "pending"; readonly view: ChannelView };
 
 const I128_MAX = (1n << 127n) - 1n;
 const amountString = z.string().regex(/^\d{1,39}$/, "a whole number of base units").transform(BigInt).refine((v) => v <= I128_MAX, "fits an i128");
@@ -67,7 +82,7 @@ export const VoucherSchema = z
 export const CloseRequestSchema = z.object({ recipientAuth: z.string().min(1).max(8_192).optional() }).strict();
 
 /** A refused voucher, answered as `{success: false, error: {code, reason, message}}` (mppx codes). */
-export class VoucherRefusal extends Error {
+export class VoucherRefusal extends ChannelsError {
   override readonly name = "VoucherRefusal";
   constructor(
     readonly code: "invalid_payment" | "already_used" | "insufficient_funds",
@@ -148,7 +163,7 @@ export const Channels = {
         ttlThresholdLedgers: input.policy?.ttlThresholdLedgers ?? null,
         ttlExtendTo: input.policy?.ttlExtendTo ?? null,
       })
-      .onConflictDoNothing()
+      .onConflictDoNothing({ target: [mppChannels.network, mppChannels.address] })
       .returning();
     if (!row) throw new ChannelError(409, "already_registered", "this channel is already registered");
     return view(row, undefined);
@@ -168,7 +183,7 @@ export const Channels = {
     if (!network) throw new ChannelError(503, "network_not_served", "the channel's network is not served");
     if (input.amount <= 0n) throw new VoucherRefusal("invalid_payment", "invalid_amount", "the cumulative amount must be positive");
     const signature = input.signature.toLowerCase();
-    if (!Commitment.verify(channel.commitmentKey, { channel: channel.address, amount: input.amount, networkPassphrase: network.passphrase }, signature)) {
+    if (!VoucherSignature.verify(channel.commitmentKey, { channel: channel.address, amount: input.amount, networkPassphrase: network.passphrase }, signature)) {
       throw new VoucherRefusal("invalid_payment", "invalid_signature", "the signature is not the commitment key's over this amount");
     }
     refuseLowOrReplayed(channel, input);
@@ -184,32 +199,10 @@ export const Channels = {
       if (input.amount > capacity) throw new VoucherRefusal("insufficient_funds", "amount_exceeds_deposit", "the cumulative amount is above what the channel holds");
     }
 
-    const accepted = await deps.db.transaction(async (tx) => {
-      const [updated] = await tx
-        .update(mppChannels)
-        .set({ cumulative: input.amount, signature, lastVoucherAt: sql`now()`, updatedAt: sql`now()` })
-        .where(
-          and(
-            eq(mppChannels.id, channel.id),
-            eq(mppChannels.state, "open"),
-            sql`${mppChannels.cumulative} < ${input.amount.toString()}::numeric`,
-            sql`${mppChannels.cumulative} + ${(input.requested ?? 0n).toString()}::numeric <= ${input.amount.toString()}::numeric`,
-            sql`${mppChannels.capacity} >= ${input.amount.toString()}::numeric`,
-          ),
-        )
-        .returning();
-      if (!updated) return undefined;
-      const [voucher] = await tx
-        .insert(mppVouchers)
-        .values({ channelId: channel.id, amount: input.amount, signature, challengeId: input.challengeId ?? null })
-        .onConflictDoNothing()
-        .returning();
-      if (!voucher) {
-        tx.rollback();
+    const accepted = await recordVoucher(deps.db, channel.id, input, signature).catch((error: unknown) => {
+      if (isUniqueViolation(error, mppVouchers, "mpp_vouchers_challenge")) {
+        throw new VoucherRefusal("already_used", "replay", "this challenge already paid with a voucher on this channel");
       }
-      return updated;
-    }).catch((error: unknown) => {
-      if (error instanceof TransactionRollbackError) throw new VoucherRefusal("already_used", "replay", "this challenge already paid with a voucher on this channel");
       throw error;
     });
     if (!accepted) {
@@ -219,7 +212,7 @@ export const Channels = {
       refuseLowOrReplayed(current, input);
       throw new VoucherRefusal("invalid_payment", "not_increasing", "the voucher does not raise the cumulative amount");
     }
-    return accepted.cumulative;
+    return accepted;
   },
 
   async setPolicy(deps: ChannelsDeps, caller: Caller, address: string, input: z.infer<typeof PolicySchema>): Promise<ChannelView> {
@@ -240,12 +233,13 @@ export const Channels = {
   },
 
   /**
-   * Decides a close with the highest voucher and queues the job. With `recipientAuth` (the
-   * recipient's signed entry for close(amount, sig)), it must authorise exactly the highest voucher.
+   * Decides a close with the highest voucher, records its transaction for the worker to submit, and
+   * answers once that transaction is final (or when `closeWaitMs` runs out). With `recipientAuth`
+   * (the recipient's signed entry for close(amount, sig)), it must authorise exactly the highest voucher.
    */
-  async requestClose(deps: ChannelsDeps, caller: Caller, address: string, input: z.infer<typeof CloseRequestSchema>): Promise<ChannelView> {
+  async requestClose(deps: ChannelsDeps, caller: Caller, address: string, input: z.infer<typeof CloseRequestSchema>): Promise<CloseOutcome> {
     const channel = await own(deps.db, caller, address);
-    if (channel.state === "closed") return Channels.get(deps, caller, address);
+    if (channel.state === "closed") return settledOutcome(deps, caller, address);
     if (!channel.signature || channel.cumulative <= 0n) throw new ChannelError(409, "no_voucher", "the channel has no voucher to close with");
     const network = deps.networks.get(channel.network);
     if (!network) throw new ChannelError(503, "network_not_served", "the channel's network is not served");
@@ -255,10 +249,52 @@ export const Channels = {
     }
     const close = await Closes.request(deps.db, channel.id, "request", input.recipientAuth ? { recipientAuth: input.recipientAuth } : {});
     if (!close) throw new ChannelError(409, "cannot_close", "the channel cannot be closed now");
-    if (close.status === "requested" || close.status === "submitting") await Closes.enqueue(deps.closeQueue, channel.id);
-    return Channels.get(deps, caller, address);
+    return awaitClose(deps, caller, channel, close);
   },
 };
+
+/**
+ * The api's side of a close, as of an x402 /settle: record the close's submission through Intake
+ * (`Closer.run` does, linking it to the close), wait for the worker to make it final with the
+ * OutcomeWaiter, then record the outcome (`Closer.run` again: two runs of one close are safe).
+ * The close's job is queued in any case, so the worker finishes a close this process leaves.
+ */
+async function awaitClose(deps: ChannelsDeps, caller: Caller, channel: Channel, decided: Close): Promise<CloseOutcome> {
+  const closer = { db: deps.db, settleQueue: deps.settleQueue, networks: deps.networks, masterKey: deps.masterKey };
+  let close: Close = decided;
+  let landed: string | undefined;
+  if (decided.status === "requested" || decided.status === "submitting") {
+    try {
+      close = (await Closer.run(closer, channel.id)) ?? decided;
+    } finally {
+      await Closes.enqueue(deps.closeQueue, channel.id);
+    }
+  }
+  if (close.submissionId && (close.status === "requested" || close.status === "submitting")) {
+    // The close is recorded and queued by now: a failure while waiting (or recording) answers "pending", never 5xx.
+    const submission = await deps.waiter.wait(close.submissionId, deps.closeWaitMs).catch(() => undefined);
+    // Final: record the outcome now rather than leave it to the worker's next run.
+    if (submission && isFinal(submission)) close = (await Closer.run(closer, channel.id).catch(() => undefined)) ?? close;
+    if (submission?.status === "succeeded" && submission.txHash) landed = submission.txHash;
+  }
+  // Read afresh: another run of this close may have recorded its outcome first.
+  const view = await Channels.get(deps, caller, channel.address);
+  if (view.close?.status === "failed") {
+    const reason = view.close.reason ?? "close_failed";
+    throw new ChannelError(409, "close_failed", `the close transaction failed (${reason}): the channel takes vouchers again`, reason);
+  }
+  if (view.close?.status === "succeeded" && view.txHash) return { kind: "closed", view };
+  // Landed, its outcome not recorded yet (the worker's run records it): the hash is the answer.
+  if (landed) return { kind: "closed", view: { ...view, txHash: landed } };
+  return { kind: "pending", view };
+}
+
+/** A channel already closed: its close's hash when Quay closed it. */
+async function settledOutcome(deps: ChannelsDeps, caller: Caller, address: string): Promise<CloseOutcome> {
+  const view = await Channels.get(deps, caller, address);
+  if (!view.txHash) throw new ChannelError(409, "closed_elsewhere", "the channel was closed on chain by another transaction than Quay's");
+  return { kind: "closed", view };
+}
 
 function refuseLowOrReplayed(channel: Channel, input: z.infer<typeof VoucherSchema>): void {
   if (input.amount <= channel.cumulative) {
@@ -277,8 +313,8 @@ async function checkRecipientAuth(network: StellarNetwork, channel: Channel, enc
     throw new ChannelError(400, "invalid_recipient_auth", "recipientAuth is not a base64 SorobanAuthorizationEntry");
   }
   const bad = (message: string) => new ChannelError(422, "invalid_recipient_auth", message);
-  if (entry.credentials().switch() !== xdr.SorobanCredentialsType.sorobanCredentialsAddress()) throw bad("recipientAuth must carry address credentials");
-  const credentials = entry.credentials().address();
+  const credentials = AuthEntry.addressCredentials(entry);
+  if (!credentials) throw bad(`recipientAuth must carry address credentials (V1 or V2), not ${AuthEntry.kind(entry)}`);
   if (Address.fromScAddress(credentials.address()).toString() !== channel.recipient) throw bad("recipientAuth is not the channel recipient's");
   if (credentials.signatureExpirationLedger() <= (await network.latestLedger())) throw bad("recipientAuth has expired");
   const root = entry.rootInvocation();
@@ -295,6 +331,36 @@ async function checkRecipientAuth(network: StellarNetwork, channel: Channel, enc
   if (amount !== channel.cumulative || signature !== channel.signature) {
     throw new ChannelError(409, "stale_recipient_auth", `recipientAuth must authorise the highest voucher (cumulative ${channel.cumulative})`);
   }
+}
+
+/**
+ * A voucher's write as one statement (one round trip; atomic, as the transaction of two statements
+ * it replaces): the conditional update raises the channel's highest voucher (open, strictly higher,
+ * covering the price, within capacity) and the insert records the voucher from what it updated. A
+ * challenge already used on this channel violates mpp_vouchers_challenge and undoes the whole
+ * statement (the caller answers "replay"). Answers the new cumulative, or undefined when the update
+ * matched nothing (another voucher or a close came first).
+ */
+async function recordVoucher(db: Db, channelId: string, input: z.infer<typeof VoucherSchema>, signature: string): Promise<bigint | undefined> {
+  const c = mppChannels;
+  const v = mppVouchers;
+  const name = columnName;
+  const amount = input.amount.toString();
+  const { rows } = await db.execute(sql`
+    with updated as (
+      update ${c} set ${name(c.cumulative)} = ${amount}::numeric, ${name(c.signature)} = ${signature}, ${name(c.lastVoucherAt)} = now(), ${name(c.updatedAt)} = now()
+       where ${c.id} = ${channelId} and ${c.state} = ${enumLiteral(schema.mppChannelState, "open")}
+         and ${c.cumulative} < ${amount}::numeric
+         and ${c.cumulative} + ${(input.requested ?? 0n).toString()}::numeric <= ${amount}::numeric
+         and ${c.capacity} >= ${amount}::numeric
+      returning ${c.id} as id)
+    insert into ${v} (${name(v.channelId)}, ${name(v.amount)}, ${name(v.signature)}, ${name(v.challengeId)})
+    select id, ${amount}::numeric, ${signature}, ${input.challengeId ?? null} from updated
+    returning ${name(v.amount)}::text as cumulative`);
+  const cumulative = rows[0]?.cumulative;
+  if (cumulative === undefined) return undefined;
+  if (typeof cumulative !== "string") throw new Error("recordVoucher: the insert returned no amount");
+  return BigInt(cumulative);
 }
 
 async function own(db: Db, caller: Caller, address: string): Promise<Channel> {

@@ -1,11 +1,11 @@
-import { and, eq } from "drizzle-orm";
-import { FeeBumpTransaction, rpc, TransactionBuilder, xdr } from "@stellar/stellar-sdk";
+import { and, eq, isNull, sql } from "drizzle-orm";
+import { FeeBumpTransaction, rpc, StrKey, TransactionBuilder } from "@stellar/stellar-sdk";
 import { z } from "zod";
-import { schema, type Db } from "@quay/db";
+import { isUniqueViolation, schema, type Db } from "@quay/db";
 import { ChargeCheck, ChargeRequestSchema, Did, METHOD_NAME, Network, type ChargeRequest, type CheckedTransfer, type StellarReceipt } from "@quay/mpp";
-import { Intake, isFinal, type OutcomeWaiter, type Payment, type SettleQueue } from "@quay/settlement";
-import { submitAndWait, SubmissionError, type StellarNetwork } from "@quay/stellar";
-import { ChargeRefusal } from "./errors";
+import { FeeBudgetExceeded, Intake, isFinal, Records, worstCaseFee, type OutcomeWaiter, type Submission, type SettleQueue } from "@quay/settlement";
+import { AuthEntry, type StellarNetwork } from "@quay/stellar";
+import { ChannelsError, ChargeRefusal } from "./errors";
 
 const { mppCharges } = schema;
 
@@ -14,9 +14,9 @@ const { mppCharges } = schema;
  * cannot check the challenge's HMAC (the MPP server holds the secret), so it checks the payment
  * strictly against `challenge.request` and the network, then claims the challenge id (per tenant)
  * and the client's transaction hash (globally) in one insert before anything is submitted.
- * Sponsored transactions become ordinary `payments` rows for the x402 settlement engine, which
- * rebuilds them around a channel account of the pool and fee-bumps them. Unsponsored ones (the
- * payer's own signed transaction) are submitted unmodified, as the spec requires.
+ * Each becomes a submission (kind `mpp_charge`) for the settlement engine: a sponsored one is
+ * rebuilt around a channel account of the pool and fee-bumped; an unsponsored one (the payer's own
+ * signed transaction) is sent unmodified, as the spec requires. Only the worker submits.
  */
 
 export interface ChargeNetwork {
@@ -25,6 +25,8 @@ export interface ChargeNetwork {
   readonly quayAddresses: ReadonlySet<string>;
   /** Tokens Quay settles on this network. */
   readonly assets: readonly string[];
+  /** The most one transaction may cost in fees: what a budgeted key reserves per sponsored charge. */
+  readonly maxFeeStroops: bigint;
 }
 
 export interface ChargeDeps {
@@ -40,6 +42,8 @@ export interface ChargeDeps {
 export interface Caller {
   readonly tenantId: string;
   readonly apiKeyId: string;
+  /** The key has a fee budget: sponsored charges reserve their most from it before anything is recorded. */
+  readonly budgeted: boolean;
   /** The key's networks: a request for another network is refused before anything else. */
   assertNetwork(network: string): void;
 }
@@ -65,7 +69,7 @@ export const ChargeBodySchema = z.object({
 export type ChargeBody = z.infer<typeof ChargeBodySchema>;
 
 /** A body that is not the relay contract's shape at all: the api answers 400. */
-export class MalformedChargeBody extends Error {
+export class MalformedChargeBody extends ChannelsError {
   override readonly name = "MalformedChargeBody";
 }
 
@@ -87,8 +91,11 @@ export interface PullCharge {
   readonly challengeId: string;
   readonly request: ChargeRequest;
   readonly transfer: CheckedTransfer;
-  readonly authNonce: string;
-  readonly signatureExpirationLedger: number;
+  /** The payer's address authorisation, when it signed one (an unsponsored payer may authorise as the source instead). */
+  readonly authNonce: string | null;
+  /** What the payer signed (`AuthEntry.termsHash`). */
+  readonly termsHash: string | null;
+  readonly signatureExpirationLedger: number | null;
 }
 
 export const Charges = {
@@ -124,8 +131,8 @@ export const Charges = {
         earlier.innerTxHash === transactionHash &&
         earlier.challengeId === body.challenge.id;
       if (earlier && same) {
-        if (earlier.paymentId) return outcome(deps, earlier.paymentId, earlier.externalId);
-        if (earlier.submittedTxHash) return submittedOutcome(deps, earlier.network, earlier.submittedTxHash, earlier.externalId);
+        if (earlier.submissionId) return outcome(deps, earlier.submissionId, earlier.externalId);
+        if (earlier.submittedTxHash) return submittedOutcome(deps, earlier.id, earlier.network, earlier.submittedTxHash, earlier.externalId);
       }
     }
     const checked = await check(deps, caller, body);
@@ -136,29 +143,46 @@ export const Charges = {
 
     if (checked.kind === "push") {
       const row = await claimed(checked.hash, checked.hash);
-      return submittedOutcome(deps, networkId, row.submittedTxHash!, externalId);
+      return submittedOutcome(deps, row.id, networkId, row.submittedTxHash!, externalId);
     }
-    if (!checked.transfer.sponsored) {
-      // Unsponsored: the spec has the envelope submitted unmodified, so the payer pays its fee. Its hash
-      // is claimed first, so a retry (same Idempotency-Key) after a crash looks it up on the ledger.
-      await claimed(checked.transfer.transactionHash, checked.transfer.envelope.hash().toString("hex"));
-      return submitUnmodified(deps, checked, externalId);
-    }
+    // The claim comes first: two transactions under one challenge must never both be recorded. A
+    // payment refused at recording (budget, nonce) gives its claim back.
     const row = await claimed(checked.transfer.transactionHash, null);
-
-    const { payment } = await Intake.accept(deps.db, deps.queue, {
-      network: checked.network.network.id,
-      payer: checked.transfer.from,
-      authNonce: checked.authNonce,
-      asset: checked.transfer.currency,
-      payTo: checked.transfer.to,
-      amount: checked.transfer.amount,
-      clientTransaction: checked.transfer.transaction.toXDR(),
-      signatureExpirationLedger: checked.signatureExpirationLedger,
-      apiKeyId: caller.apiKeyId,
-    });
-    await deps.db.update(mppCharges).set({ paymentId: payment.id }).where(eq(mppCharges.id, row.id));
-    return outcome(deps, payment.id, externalId);
+    const release = () => deps.db.delete(mppCharges).where(and(eq(mppCharges.id, row.id), isNull(mppCharges.submissionId)));
+    const { sponsored } = checked.transfer;
+    let acceptance;
+    try {
+      acceptance = await Intake.accept(
+        deps.db,
+        deps.queue,
+        {
+          network: checked.network.network.id,
+          kind: "mpp_charge",
+          // Unsponsored: the spec has the envelope submitted unmodified, so the payer pays its fee.
+          mode: sponsored ? "rebuild" : "as_is",
+          ...(checked.authNonce !== null ? { payer: checked.transfer.from, authNonce: checked.authNonce, termsHash: checked.termsHash } : {}),
+          ...(sponsored ? {} : { envelopeHash: checked.transfer.envelope.hash().toString("hex") }),
+          asset: checked.transfer.currency,
+          payTo: checked.transfer.to,
+          amount: checked.transfer.amount,
+          clientTransaction: (sponsored ? checked.transfer.transaction : checked.transfer.envelope).toXDR(),
+          signatureExpirationLedger: checked.signatureExpirationLedger,
+          apiKeyId: caller.apiKeyId,
+        },
+        // Quay pays nothing for an unmodified envelope: nothing to reserve.
+        caller.budgeted && sponsored ? { reserveStroops: worstCaseFee(checked.network.maxFeeStroops) } : {},
+      );
+    } catch (error) {
+      if (!(error instanceof FeeBudgetExceeded)) throw error;
+      await release();
+      throw new ChargeRefusal("policy_denied", "fee_budget_exhausted", error.message);
+    }
+    if (acceptance.kind === "other_terms") {
+      await release();
+      throw new ChargeRefusal("already_used", "nonce_reused", "the payer's auth nonce names another payment at this relayer: sign a new one");
+    }
+    await deps.db.update(mppCharges).set({ submissionId: acceptance.submission.id }).where(eq(mppCharges.id, row.id));
+    return outcome(deps, acceptance.submission.id, externalId);
   },
 };
 
@@ -184,7 +208,7 @@ async function checkPush(deps: ChargeDeps, caller: Caller, network: ChargeNetwor
   if (!signed.ok) throw new ChargeRefusal(signed.code, signed.reason, signed.message);
   if (await claimOf(deps.db, caller.tenantId, challenge.id, hash)) throw new ChargeRefusal("already_used", "replay", "this challenge or transaction has already been used");
 
-  const got = await net.call("getTransaction", () => net.rpc.getTransaction(hash));
+  const got = await net.getTransaction(hash);
   if (got.status !== rpc.Api.GetTransactionStatus.SUCCESS) {
     throw new ChargeRefusal("invalid_payment", "not_confirmed", got.status === rpc.Api.GetTransactionStatus.FAILED ? "the transaction failed on chain" : "the transaction must be confirmed before it is presented");
   }
@@ -209,6 +233,9 @@ async function check(deps: ChargeDeps, caller: Caller, body: ChargeBody): Promis
   if (!network) throw new ChargeRefusal("unsupported", "wrong_network", `this relayer does not serve ${networkId.slice(0, 64)}`);
   if (!network.assets.includes(request.currency)) {
     throw new ChargeRefusal("policy_denied", "wrong_currency", "this relayer does not settle that token on this network");
+  }
+  if (StrKey.isValidMed25519PublicKey(request.recipient)) {
+    throw new ChargeRefusal("unsupported", "muxed_recipient", "the recipient is a muxed (M…) account: this relayer settles payments to G… and C… addresses only");
   }
   if (payload.type === "signedHash") return checkPush(deps, caller, network, body, request);
   if (payload.type !== "transaction" || typeof payload.transaction !== "string") {
@@ -237,7 +264,7 @@ async function check(deps: ChargeDeps, caller: Caller, body: ChargeBody): Promis
     throw new ChargeRefusal("already_used", "replay", "this challenge or transaction has already been used");
   }
 
-  const simulation = await net.call("simulateTransaction", () => net.rpc.simulateTransaction(transfer.transaction));
+  const simulation = await net.simulate(transfer.transaction);
   if (rpc.Api.isSimulationError(simulation)) {
     throw new ChargeRefusal("simulation_failed", "simulation_failed", `simulation failed: ${simulation.error.split("\n", 1)[0]!.slice(0, 200)}`);
   }
@@ -247,22 +274,23 @@ async function check(deps: ChargeDeps, caller: Caller, body: ChargeBody): Promis
   const events = ChargeCheck.simulation({ events: simulation.events, expected: transfer, sponsorAddresses: [...network.quayAddresses] });
   if (!events.ok) throw new ChargeRefusal(events.code, events.reason, events.message);
 
-  // The payer's auth nonce is the sponsored payment's identity in `payments`; an unsponsored payer may authorise as the source.
-  const credentials = (transfer.operation.auth ?? [])[0]!.credentials();
-  const address = credentials.switch() === xdr.SorobanCredentialsType.sorobanCredentialsAddress() ? credentials.address() : undefined;
+  // The payer's auth nonce is the payment's identity among submissions; an unsponsored payer may authorise as the source.
+  const entry = (transfer.operation.auth ?? [])[0]!;
+  const address = AuthEntry.addressCredentials(entry);
   return {
     kind: "pull",
     network,
     challengeId: challenge.id,
     request,
     transfer,
-    authNonce: address?.nonce().toString() ?? "",
-    signatureExpirationLedger: address?.signatureExpirationLedger() ?? 0,
+    authNonce: address?.nonce().toString() ?? null,
+    termsHash: address ? AuthEntry.termsHash(entry) : null,
+    signatureExpirationLedger: address?.signatureExpirationLedger() ?? null,
   };
 }
 
-async function outcome(deps: ChargeDeps, paymentId: string, externalId: string | null): Promise<StellarReceipt> {
-  const payment: Payment = await deps.waiter.wait(paymentId, deps.waitMs);
+async function outcome(deps: ChargeDeps, submissionId: string, externalId: string | null): Promise<StellarReceipt> {
+  const payment: Submission = await deps.waiter.wait(submissionId, deps.waitMs);
   if (!isFinal(payment)) {
     throw new ChargeRefusal("temporarily_unavailable", "settlement_pending", "the settlement is still pending; retry with the same Idempotency-Key");
   }
@@ -270,6 +298,7 @@ async function outcome(deps: ChargeDeps, paymentId: string, externalId: string |
     const simulation = payment.reason?.includes("simulation") ?? false;
     throw new ChargeRefusal(simulation ? "simulation_failed" : "broadcast_failed", payment.reason ?? "failed", "the payment could not be settled on chain");
   }
+  if (!(await Records.claimDelivery(deps.db, payment.id))) throw alreadyDelivered(payment.txHash);
   return {
     method: METHOD_NAME,
     reference: payment.txHash,
@@ -279,36 +308,47 @@ async function outcome(deps: ChargeDeps, paymentId: string, externalId: string |
   };
 }
 
-/** Claims the challenge (per tenant) and the client's transaction hash (globally) in one insert; already_used when either is taken. */
+/**
+ * Claims the challenge (per tenant) and the client's transaction hash (globally) in one insert;
+ * already_used when either is taken. ON CONFLICT names one arbiter: the challenge's key is skipped
+ * there, the transaction hash's raises its own unique violation, recognised by name.
+ */
 async function claim(db: Db, values: typeof mppCharges.$inferInsert): Promise<typeof mppCharges.$inferSelect> {
-  const [row] = await db.insert(mppCharges).values(values).onConflictDoNothing().returning();
-  if (!row) throw new ChargeRefusal("already_used", "replay", "this challenge or transaction has already been used");
+  const used = () => new ChargeRefusal("already_used", "replay", "this challenge or transaction has already been used");
+  const rows = await db
+    .insert(mppCharges)
+    .values(values)
+    .onConflictDoNothing({ target: [mppCharges.tenantId, mppCharges.challengeId] })
+    .returning()
+    .catch((error: unknown) => {
+      if (isUniqueViolation(error, mppCharges, "mpp_charges_inner_tx")) throw used();
+      throw error;
+    });
+  const [row] = rows;
+  if (!row) throw used();
   return row;
 }
 
-async function submitUnmodified(deps: ChargeDeps, checked: PullCharge, externalId: string | null): Promise<StellarReceipt> {
-  const net = checked.network.network;
-  try {
-    await submitAndWait(net, checked.transfer.envelope, { timeoutMs: deps.waitMs, pollMs: 250 });
-  } catch (error) {
-    if (!(error instanceof SubmissionError)) throw error;
-    if (/not confirmed in time/.test(error.message)) {
-      throw new ChargeRefusal("temporarily_unavailable", "settlement_pending", "the transaction is still pending; retry with the same Idempotency-Key");
-    }
-    throw new ChargeRefusal("broadcast_failed", error.code ?? "failed", "the transaction could not be settled on chain");
-  }
-  return submittedOutcome(deps, net.id, checked.transfer.envelope.hash().toString("hex"), externalId);
+/** The delivery rule (one receipt per payment): every call after the one that got the receipt. */
+function alreadyDelivered(reference: string): ChargeRefusal {
+  return new ChargeRefusal("already_used", "duplicate_settlement", `this payment settled (transaction ${reference}) and its receipt was given to an earlier call`);
 }
 
-/** The receipt of an unsponsored charge Quay submitted, from the ledger. */
-async function submittedOutcome(deps: ChargeDeps, networkId: string, txHash: string, externalId: string | null): Promise<StellarReceipt> {
+/** The receipt of a push charge, from the ledger: given once (the charge row's delivery claim). */
+async function submittedOutcome(deps: ChargeDeps, chargeId: string, networkId: string, txHash: string, externalId: string | null): Promise<StellarReceipt> {
   const network = (await deps.networks()).get(networkId);
   if (!network) throw new ChargeRefusal("unsupported", "wrong_network", "the charge's network is no longer served");
-  const got = await network.network.call("getTransaction", () => network.network.rpc.getTransaction(txHash));
+  const got = await network.network.getTransaction(txHash);
   if (got.status === rpc.Api.GetTransactionStatus.NOT_FOUND) {
     throw new ChargeRefusal("temporarily_unavailable", "settlement_pending", "the transaction is still pending; retry with the same Idempotency-Key");
   }
   if (got.status !== rpc.Api.GetTransactionStatus.SUCCESS) throw new ChargeRefusal("broadcast_failed", "transaction_failed", "the transaction failed on chain");
+  const [delivered] = await deps.db
+    .update(mppCharges)
+    .set({ deliveredAt: sql`now()` })
+    .where(and(eq(mppCharges.id, chargeId), isNull(mppCharges.deliveredAt)))
+    .returning({ id: mppCharges.id });
+  if (!delivered) throw alreadyDelivered(txHash);
   return {
     method: METHOD_NAME,
     reference: txHash,

@@ -1,4 +1,5 @@
-import { Account, Address, Contract, Keypair, rpc, scValToBigInt, StrKey, TransactionBuilder, xdr } from "@stellar/stellar-sdk";
+import { Address, StrKey, xdr } from "@stellar/stellar-sdk";
+import { ChannelInstance, StellarMppError } from "@quay/mpp";
 import type { StellarNetwork } from "@quay/stellar";
 import { ChannelError } from "./errors";
 
@@ -34,7 +35,7 @@ export interface ChannelEntry {
 
 export const ChannelLedger = {
   instanceKey(channel: string): xdr.LedgerKey {
-    return new Contract(channel).getFootprint();
+    return ChannelInstance.ledgerKey(channel);
   },
 
   codeKey(wasmHash: Buffer): xdr.LedgerKey {
@@ -55,53 +56,29 @@ export const ChannelLedger = {
   /** Reads the channel from its instance storage and its balance; ChannelError when it is not a channel. */
   async read(network: StellarNetwork, channel: string): Promise<ChannelOnChain> {
     if (!StrKey.isValidContract(channel)) throw new ChannelError(400, "invalid_channel", "address must be a C… contract address");
-    const answer = await network.call("getLedgerEntries", () => network.rpc.getLedgerEntries(ChannelLedger.instanceKey(channel)));
+    const answer = await network.getLedgerEntries(ChannelLedger.instanceKey(channel));
     const entry = answer.entries[0];
     if (!entry) throw new ChannelError(404, "channel_not_on_ledger", "no live contract instance at this address");
-    const instance = entry.val.contractData().val().instance();
-    const executable = instance.executable();
-    if (executable.switch() !== xdr.ContractExecutableType.contractExecutableWasm()) {
-      throw new ChannelError(422, "not_a_channel", "the contract is not a Wasm contract");
-    }
-    const storage = new Map<string, xdr.ScVal>();
-    for (const item of instance.storage() ?? []) {
-      const name = dataKeyName(item.key());
-      if (name) storage.set(name, item.val());
-    }
-    const need = (name: string): xdr.ScVal => {
-      const value = storage.get(name);
-      if (!value) throw new ChannelError(422, "not_a_channel", `the contract has no ${name} in its storage`);
-      return value;
-    };
-    const closeAt = storage.get("CloseEffectiveAtLedger");
-    const withdrawn = storage.get("WithdrawnAmount");
-    const token = Address.fromScVal(need("Token")).toString();
+    const fields = notAChannel(() => ChannelInstance.fields(entry.val.contractData().val().instance()));
     return {
       address: channel,
-      wasmHash: executable.wasmHash().toString("hex"),
-      token,
-      funder: Address.fromScVal(need("From")).toString(),
-      recipient: Address.fromScVal(need("To")).toString(),
-      commitmentKey: Buffer.from(need("CommitmentKey").bytes()).toString("hex"),
-      refundWaitingPeriod: need("RefundWaitingPeriod").u32(),
-      withdrawn: withdrawn ? scValToBigInt(withdrawn) : 0n,
+      wasmHash: fields.wasmHash,
+      token: fields.token,
+      funder: fields.from,
+      recipient: fields.to,
+      commitmentKey: fields.commitmentKey,
+      refundWaitingPeriod: fields.refundWaitingPeriod,
+      withdrawn: fields.withdrawn,
       balance: await ChannelLedger.balance(network, channel),
-      closeEffectiveAtLedger: closeAt ? closeAt.u32() : null,
+      closeEffectiveAtLedger: fields.closeEffectiveAtLedger,
       latestLedger: answer.latestLedger,
     };
   },
 
   /** The channel's `balance()`, simulated (the token decides where it keeps balances). */
   async balance(network: StellarNetwork, channel: string): Promise<bigint> {
-    const tx = new TransactionBuilder(new Account(Keypair.random().publicKey(), "0"), { fee: "100", networkPassphrase: network.passphrase })
-      .addOperation(new Contract(channel).call("balance"))
-      .setTimeout(60)
-      .build();
-    const sim = await network.call("simulateTransaction", () => network.rpc.simulateTransaction(tx));
-    if (!rpc.Api.isSimulationSuccess(sim) || !sim.result) {
-      throw new ChannelError(422, "not_a_channel", "the contract's balance() does not simulate");
-    }
-    return scValToBigInt(sim.result.retval);
+    const sim = await network.simulate(ChannelInstance.balanceCall(channel, network.passphrase));
+    return notAChannel(() => ChannelInstance.balanceOf(sim));
   },
 
   /** The channel's instance, its Wasm code and its token balance entry, with their live-until ledgers. */
@@ -111,7 +88,7 @@ export const ChannelLedger = {
       { kind: "code", key: ChannelLedger.codeKey(Buffer.from(channel.wasmHash, "hex")) },
       { kind: "balance", key: ChannelLedger.balanceKey(channel.token, channel.address) },
     ];
-    const answer = await network.call("getLedgerEntries", () => network.rpc.getLedgerEntries(...wanted.map((w) => w.key)));
+    const answer = await network.getLedgerEntries(...wanted.map((w) => w.key));
     const byKey = new Map(answer.entries.map((e) => [e.key.toXDR("base64"), e.liveUntilLedgerSeq ?? null]));
     return {
       latestLedger: answer.latestLedger,
@@ -120,10 +97,12 @@ export const ChannelLedger = {
   },
 };
 
-/** `DataKey::Name` of a `#[contracttype]` unit variant: `Vec[Symbol(Name)]`. */
-function dataKeyName(key: xdr.ScVal): string | undefined {
-  if (key.switch() !== xdr.ScValType.scvVec()) return undefined;
-  const [first, ...rest] = key.vec() ?? [];
-  if (!first || rest.length > 0 || first.switch() !== xdr.ScValType.scvSymbol()) return undefined;
-  return first.sym().toString();
+/** The contract's own refusal (`not_a_channel`) as the api's 422. */
+function notAChannel<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof StellarMppError && error.reason === "not_a_channel") throw new ChannelError(422, "not_a_channel", error.message);
+    throw error;
+  }
 }

@@ -1,19 +1,20 @@
-import { Account, Operation, rpc, SorobanDataBuilder, TransactionBuilder, type xdr } from "@stellar/stellar-sdk";
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { Account, Operation, SorobanDataBuilder, TransactionBuilder, xdr } from "@stellar/stellar-sdk";
+import { and, count, eq, inArray, min, ne, sql } from "drizzle-orm";
 import { schema, type Db } from "@quay/db";
 import type { Logger } from "@quay/log";
 import type { Metrics } from "@quay/metrics";
-import type { ChannelLeases, LeasedAccount } from "@quay/pool";
-import { submitAndWait, type StellarNetwork } from "@quay/stellar";
+import { ALL_ZEROS } from "@quay/mpp";
+import { Intake, type SettleQueue, type Submission } from "@quay/settlement";
+import type { StellarNetwork } from "@quay/stellar";
 import { Closes, type Channel, type CloseQueue } from "./closes";
 import { ChannelLedger, type ChannelEntry } from "./ledger";
 
-const { mppChannels, mppTtlBumps } = schema;
+const { mppChannels, mppTtlBumps, submissions } = schema;
 
 export interface SweepDeps {
   readonly db: Db;
   readonly networks: ReadonlyMap<string, StellarNetwork>;
-  readonly leases: ChannelLeases;
+  readonly settleQueue: SettleQueue;
   readonly closeQueue: CloseQueue;
   readonly logger: Logger;
   readonly defaults: { readonly ttlThresholdLedgers: number; readonly ttlExtendTo: number };
@@ -31,9 +32,11 @@ export interface SweepReport {
 /**
  * The worker's repeatable `mpp-ttl` job. For every channel Quay still watches: restores archived
  * entries (instance, Wasm code, token balance), extends those with fewer than the threshold's
- * ledgers left, paying from a leased pool account; and requests closes for channels idle past
- * their policy, or whose TTL runs low while extension is turned off for them. Every step re-reads
- * the ledger, so a run killed half-way is simply done again by the next one.
+ * ledgers left, and requests closes for channels idle past their policy, or whose TTL runs low
+ * while extension is turned off for them. A restore or an extension is a submission (kind
+ * `ttl_bump`) the settlement engine runs on a pool account, recorded with its bump row in one
+ * transaction; a channel with one still under way is left to the next run. Every step re-reads the
+ * ledger, so a run killed half-way is simply done again by the next one.
  */
 export const TtlSweep = {
   async run(deps: SweepDeps, networkId?: string): Promise<SweepReport> {
@@ -73,21 +76,16 @@ export const TtlSweep = {
 
     const bumping = extendTo > 0 && channel.state === "open";
     const archived = entries.filter((e) => e.liveUntilLedger! < latestLedger);
-    if (archived.length > 0 && (bumping || channel.state === "closing")) {
-      const hash = await withLease(deps, network, (lease) => restore(network, lease, archived));
-      await record(deps.db, channel, "restore", hash, archived.length, null);
-      restored = true;
-      ({ entries, latestLedger } = await ChannelLedger.entries(network, channel));
-      entries = entries.filter((e) => e.liveUntilLedger !== null);
-    }
-
     const low = entries.filter((e) => e.liveUntilLedger! - latestLedger < threshold);
-    if (low.length > 0 && bumping) {
-      const hash = await withLease(deps, network, (lease) => extend(network, lease, low, extendTo));
-      ({ entries, latestLedger } = await ChannelLedger.entries(network, channel));
-      entries = entries.filter((e) => e.liveUntilLedger !== null);
-      await record(deps.db, channel, "extend", hash, low.length, lowest(entries));
-      deps.metrics?.mppTtlBumps.inc({ network: channel.network, outcome: "ok" });
+    const busy = (archived.length > 0 || low.length > 0) && (await bumpUnderWay(deps.db, channel));
+    if (busy) {
+      // The last bump is still settling: the next run sees what it did.
+    } else if (archived.length > 0 && (bumping || channel.state === "closing")) {
+      // Extended once restored, by a later run.
+      await submitBump(deps, network, channel, "restore", Operation.restoreFootprint({}), new SorobanDataBuilder().setReadWrite(archived.map((e) => e.key)).build(), archived.length);
+      restored = true;
+    } else if (low.length > 0 && bumping) {
+      await submitBump(deps, network, channel, "extend", Operation.extendFootprintTtl({ extendTo }), new SorobanDataBuilder().setReadOnly(low.map((e) => e.key)).build(), low.length);
       extended = true;
     } else if (low.length > 0 && channel.state === "open") {
       // Extension is off for this channel: close it while its entries still live.
@@ -121,18 +119,28 @@ export const TtlSweep = {
 
 /** The channel gauges, from Postgres: channels by state, value committed but not withdrawn, the lowest TTL left. */
 async function observe(deps: SweepDeps, metrics: NonNullable<SweepDeps["metrics"]>): Promise<void> {
-  const byState = await deps.db.execute<{ network: string; state: string; n: number }>(
-    sql`select network, state::text as state, count(*)::int as n from ${mppChannels} group by network, state`,
-  );
+  const byState = await deps.db
+    .select({ network: mppChannels.network, state: mppChannels.state, n: count() })
+    .from(mppChannels)
+    .groupBy(mppChannels.network, mppChannels.state);
   metrics.mppChannels.reset();
-  for (const row of byState.rows) metrics.mppChannels.set({ network: row.network, state: row.state }, row.n);
-  const unsettled = await deps.db.execute<{ network: string; token: string; value: string }>(
-    sql`select network, token, sum(greatest(cumulative - withdrawn, 0))::text as value from ${mppChannels} where state <> 'closed' group by network, token`,
-  );
+  for (const row of byState) metrics.mppChannels.set({ network: row.network, state: row.state }, row.n);
+  const unsettled = await deps.db
+    .select({
+      network: mppChannels.network,
+      token: mppChannels.token,
+      value: sql<string>`sum(greatest(${mppChannels.cumulative} - ${mppChannels.withdrawn}, 0))::text`,
+    })
+    .from(mppChannels)
+    .where(ne(mppChannels.state, "closed"))
+    .groupBy(mppChannels.network, mppChannels.token);
   metrics.mppUnsettled.reset();
-  for (const row of unsettled.rows) metrics.mppUnsettled.set({ network: row.network, asset: row.token }, Number(row.value));
+  for (const row of unsettled) metrics.mppUnsettled.set({ network: row.network, asset: row.token }, Number(row.value));
   for (const [id, network] of deps.networks) {
-    const [row] = (await deps.db.execute<{ lowest: number | null }>(sql`select min(live_until_ledger) as lowest from ${mppChannels} where network = ${id} and state = 'open'`)).rows;
+    const [row] = await deps.db
+      .select({ lowest: min(mppChannels.liveUntilLedger) })
+      .from(mppChannels)
+      .where(and(eq(mppChannels.network, id), eq(mppChannels.state, "open")));
     if (row?.lowest != null) metrics.mppMinTtl.set({ network: id }, row.lowest - (await network.latestLedger()));
   }
 }
@@ -142,41 +150,62 @@ function lowest(entries: readonly ChannelEntry[]): number | null {
   return lives.length > 0 ? Math.min(...lives) : null;
 }
 
-async function withLease<T>(deps: SweepDeps, network: StellarNetwork, run: (lease: LeasedAccount) => Promise<T>): Promise<T> {
-  const lease = await deps.leases.acquire(network.id);
-  try {
-    return await run(lease);
-  } finally {
-    await deps.leases.release(lease);
-  }
+/** Whether a bump of the channel was accepted and is not final yet. */
+async function bumpUnderWay(db: Db, channel: Channel): Promise<boolean> {
+  const [row] = await db
+    .select({ id: mppTtlBumps.id })
+    .from(mppTtlBumps)
+    .innerJoin(submissions, eq(submissions.id, mppTtlBumps.submissionId))
+    .where(and(eq(mppTtlBumps.channelId, channel.id), inArray(submissions.status, ["queued", "submitting"])))
+    .limit(1);
+  return row !== undefined;
 }
 
-async function restore(network: StellarNetwork, lease: LeasedAccount, entries: readonly ChannelEntry[]): Promise<string> {
-  const data = new SorobanDataBuilder().setReadWrite(entries.map((e) => e.key)).build();
-  return footprintTx(network, lease, Operation.restoreFootprint({}), data);
-}
-
-async function extend(network: StellarNetwork, lease: LeasedAccount, entries: readonly ChannelEntry[], extendTo: number): Promise<string> {
-  const data = new SorobanDataBuilder().setReadOnly(entries.map((e) => e.key)).build();
-  return footprintTx(network, lease, Operation.extendFootprintTtl({ extendTo }), data);
-}
-
-/** A footprint-only operation from the leased account: simulated for its resource fee, signed, sent, confirmed. */
-async function footprintTx(network: StellarNetwork, lease: LeasedAccount, op: xdr.Operation, data: xdr.SorobanTransactionData): Promise<string> {
-  const account = await network.call("getAccount", () => network.rpc.getAccount(lease.publicKey));
-  const draft = new TransactionBuilder(new Account(lease.publicKey, account.sequenceNumber()), { fee: "100", networkPassphrase: network.passphrase })
-    .setSorobanData(data)
+/**
+ * A footprint-only operation (restore or extend) as a submission for the engine, recorded with the
+ * channel's bump row in one transaction. Its source is a placeholder: the engine builds it on a
+ * leased pool account, simulated there for its resource fee.
+ */
+async function submitBump(
+  deps: SweepDeps,
+  network: StellarNetwork,
+  channel: Channel,
+  kind: "restore" | "extend",
+  op: xdr.Operation,
+  footprint: xdr.SorobanTransactionData,
+  entries: number,
+): Promise<void> {
+  const draft = new TransactionBuilder(new Account(ALL_ZEROS, "0"), { fee: "100", networkPassphrase: network.passphrase })
+    .setSorobanData(footprint)
     .addOperation(op)
-    .setTimeout(60)
+    .setTimeout(0)
     .build();
-  const sim = await network.call("simulateTransaction", () => network.rpc.simulateTransaction(draft));
-  if (!rpc.Api.isSimulationSuccess(sim)) throw new Error(`footprint transaction does not simulate: ${rpc.Api.isSimulationError(sim) ? sim.error.split("\n", 1)[0] : "restore needed"}`);
-  const tx = rpc.assembleTransaction(draft, sim).build();
-  lease.signer.sign(tx);
-  const done = await submitAndWait(network, tx, { timeoutMs: 60_000, pollMs: 250 });
-  return done.txHash;
+  await Intake.accept(
+    deps.db,
+    deps.settleQueue,
+    { network: channel.network, kind: "ttl_bump", clientTransaction: draft.toXDR(), apiKeyId: channel.apiKeyId },
+    {
+      link: async (tx, submission) => {
+        await tx.insert(mppTtlBumps).values({ channelId: channel.id, kind, submissionId: submission.id, entries });
+        return true;
+      },
+    },
+  );
 }
 
-async function record(db: Db, channel: Channel, kind: "restore" | "extend", txHash: string, entries: number, liveUntilLedger: number | null): Promise<void> {
-  await db.insert(mppTtlBumps).values({ channelId: channel.id, kind, txHash, entries, liveUntilLedger });
+/**
+ * The settle job's hook for a final `ttl_bump` submission: its bump row gets the transaction, and
+ * an extension the ledger it keeps the entries live until (the ledger it landed in plus its extendTo).
+ */
+export async function ttlBumpSettled(db: Db, metrics: Pick<Metrics, "mppTtlBumps"> | undefined, submission: Submission): Promise<void> {
+  const succeeded = submission.status === "succeeded";
+  const op = xdr.TransactionEnvelope.fromXDR(submission.clientTransaction, "base64").v1().tx().operations()[0]?.body();
+  const extendTo = op?.switch() === xdr.OperationType.extendFootprintTtl() ? op.extendFootprintTtlOp().extendTo() : undefined;
+  const liveUntilLedger = succeeded && submission.ledger !== null && extendTo !== undefined ? submission.ledger + extendTo : null;
+  const [updated] = await db
+    .update(mppTtlBumps)
+    .set({ txHash: succeeded ? submission.txHash : null, liveUntilLedger })
+    .where(and(eq(mppTtlBumps.submissionId, submission.id), sql`${mppTtlBumps.txHash} is null`))
+    .returning({ id: mppTtlBumps.id });
+  if (updated) metrics?.mppTtlBumps.inc({ network: submission.network, outcome: succeeded ? "ok" : "failed" });
 }

@@ -32,9 +32,16 @@ const secretSeed = z.string().regex(/^S[A-Z2-7]{55}$/, "a Stellar secret seed (S
 const contractId = z.string().regex(/^C[A-Z2-7]{55}$/, "a contract address (C...)");
 const stroops = z.coerce.bigint().refine((v) => v > 0n, "a positive whole number of stroops");
 
+const rpcUrl = url(["http:", "https:"]);
+
 const networkSchema = (prefix: string) =>
   z.object({
-    [`${prefix}_RPC_URL`]: url(["http:", "https:"]),
+    [`${prefix}_RPC_URL`]: rpcUrl.optional(),
+    [`${prefix}_RPC_URLS`]: z
+      .string()
+      .transform((v) => v.split(",").map((u) => u.trim()).filter(Boolean))
+      .pipe(z.array(rpcUrl, "comma-separated URLs starting with http:// or https://"))
+      .optional(),
     [`${prefix}_NETWORK_PASSPHRASE`]: z.string().min(1).optional(),
     [`${prefix}_FUND_SECRET`]: secretSeed,
     [`${prefix}_ASSETS`]: z
@@ -82,6 +89,14 @@ const mppSchema = z.object({
   MPP_TTL_EXTEND_TO: ledgers.default(535_680),
 });
 
+/** The OZ Channels API (POST /channels/<network>): its waits, bounds and management secret. */
+const channelsApiSchema = z.object({
+  CHANNELS_ADMIN_SECRET: z.string().regex(/^[\x21-\x7e]{16,256}$/, "16 to 256 printable characters without spaces").optional(),
+  CHANNELS_WAIT_SECONDS: z.coerce.number().int().min(1).max(28).default(25),
+  CHANNELS_AUTH_EXPIRY_BUFFER_LEDGERS: z.coerce.number().int().min(0).max(1000).default(2),
+  CHANNELS_MAX_TIME_BOUND_OFFSET_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
+});
+
 const schema = z.object({
   NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
   LOG_LEVEL: logLevel.default("info"),
@@ -97,6 +112,7 @@ const schema = z.object({
   SETTLE_WAIT_SECONDS: z.coerce.number().int().min(1).max(85).default(30),
   SETTLE_TX_TIMEOUT_SECONDS: z.coerce.number().int().min(10).max(300).default(60),
   SETTLE_REUSE_SIMULATION_LEDGERS: z.coerce.number().int().min(0).max(1000).default(12),
+  SETTLE_SWEEP_SECONDS: z.coerce.number().int().min(1).max(600).default(15),
   POOL_LEASE_SECONDS: z.coerce.number().int().min(5).max(600).default(30),
   QUAY_NETWORKS: z
     .string()
@@ -111,6 +127,7 @@ const schema = z.object({
   ...apiAccessSchema.shape,
   ...opsSchema.shape,
   ...mppSchema.shape,
+  ...channelsApiSchema.shape,
 });
 
 type Env = z.infer<typeof schema>;
@@ -118,7 +135,13 @@ type Env = z.infer<typeof schema>;
 export interface NetworkConfig {
   readonly id: NetworkId;
   readonly passphrase: string;
+  /** The first of `rpcUrls`. */
   readonly rpcUrl: string;
+  /**
+   * Every RPC serving this network (STELLAR_<NET>_RPC_URL, then STELLAR_<NET>_RPC_URLS): Quay calls
+   * the healthiest, and fails over on errors, timeouts and a node lagging the others.
+   */
+  readonly rpcUrls: readonly string[];
   /** The account that pays every fee bump. */
   readonly fundSecret: string;
   /** Token contracts Quay settles; a payment in any other asset is refused. */
@@ -147,6 +170,8 @@ export interface QuayConfig {
   readonly settleTxTimeoutSeconds: number;
   /** How many ledgers old verify's simulation may be for a payment's first build to reuse it (0: always simulate again). */
   readonly settleReuseSimulationLedgers: number;
+  /** How often the worker queues payments left without a job (an api that died, or Redis down, between recording and queueing). */
+  readonly settleSweepSeconds: number;
   /** A channel-account lease not renewed for this long is free again (its holder died). */
   readonly poolLeaseSeconds: number;
   readonly networks: readonly NetworkConfig[];
@@ -168,6 +193,16 @@ export interface QuayConfig {
     readonly ttlThresholdLedgers: number;
     /** Default for a channel without its own policy: extend entries to live this many ledgers. */
     readonly ttlExtendTo: number;
+  };
+  readonly channelsApi: {
+    /** Enables the management actions, which carry it in their body; unset, they answer MANAGEMENT_DISABLED. */
+    readonly adminSecret?: string;
+    /** How long a submit waits for its transaction to be final before WAIT_TIMEOUT (OZ: 25 s, within its 30 s client timeout). */
+    readonly waitSeconds: number;
+    /** An authorisation must stay valid this many ledgers past the latest (AUTH_EXPIRY_TOO_SHORT). */
+    readonly authExpiryBufferLedgers: number;
+    /** A caller-signed transaction's upper time bound may be at most this far ahead (TIMEBOUNDS_TOO_FAR). */
+    readonly maxTimeBoundOffsetSeconds: number;
   };
   readonly rateLimit: {
     /** Requests per minute for a key without its own limit. */
@@ -252,6 +287,7 @@ export const Config = {
       settleWaitSeconds: e.SETTLE_WAIT_SECONDS,
       settleTxTimeoutSeconds: e.SETTLE_TX_TIMEOUT_SECONDS,
       settleReuseSimulationLedgers: e.SETTLE_REUSE_SIMULATION_LEDGERS,
+      settleSweepSeconds: e.SETTLE_SWEEP_SECONDS,
       poolLeaseSeconds: e.POOL_LEASE_SECONDS,
       networks,
       mpp: {
@@ -260,6 +296,12 @@ export const Config = {
         eventsPollSeconds: e.MPP_EVENTS_POLL_SECONDS,
         ttlThresholdLedgers: e.MPP_TTL_THRESHOLD_LEDGERS,
         ttlExtendTo: e.MPP_TTL_EXTEND_TO,
+      },
+      channelsApi: {
+        ...(e.CHANNELS_ADMIN_SECRET ? { adminSecret: e.CHANNELS_ADMIN_SECRET } : {}),
+        waitSeconds: e.CHANNELS_WAIT_SECONDS,
+        authExpiryBufferLedgers: e.CHANNELS_AUTH_EXPIRY_BUFFER_LEDGERS,
+        maxTimeBoundOffsetSeconds: e.CHANNELS_MAX_TIME_BOUND_OFFSET_SECONDS,
       },
       ...(e.QUAY_MASTER_KEY ? { masterKey: Buffer.from(e.QUAY_MASTER_KEY, "base64") } : {}),
       ...apiAccess(e),
@@ -298,6 +340,9 @@ export const Config = {
 function loadNetwork(id: NetworkId, env: Record<string, string | undefined>): NetworkConfig {
   const known = KNOWN_NETWORKS[id];
   const prefix = known.envPrefix;
+  if (!env[`${prefix}_RPC_URL`] && !env[`${prefix}_RPC_URLS`]) {
+    throw new ConfigError(`${prefix}_RPC_URL`, `required: the network's Soroban RPC (or several, comma-separated, in ${prefix}_RPC_URLS) (network ${id} is enabled in QUAY_NETWORKS)`);
+  }
   const parsed = networkSchema(prefix).safeParse(env);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -305,10 +350,15 @@ function loadNetwork(id: NetworkId, env: Record<string, string | undefined>): Ne
     throw new ConfigError(variable, `${describe(issue, env[variable])} (network ${id} is enabled in QUAY_NETWORKS)`);
   }
   const v = parsed.data as Record<string, unknown>;
+  const rpcUrls = [...new Set([v[`${prefix}_RPC_URL`] as string | undefined, ...((v[`${prefix}_RPC_URLS`] as string[] | undefined) ?? [])].filter((u): u is string => !!u))];
+  if (rpcUrls.length === 0) {
+    throw new ConfigError(`${prefix}_RPC_URL`, `required: the network's Soroban RPC (or several, comma-separated, in ${prefix}_RPC_URLS) (network ${id} is enabled in QUAY_NETWORKS)`);
+  }
   return {
     id,
     passphrase: (v[`${prefix}_NETWORK_PASSPHRASE`] as string | undefined) ?? known.passphrase,
-    rpcUrl: v[`${prefix}_RPC_URL`] as string,
+    rpcUrl: rpcUrls[0]!,
+    rpcUrls,
     fundSecret: v[`${prefix}_FUND_SECRET`] as string,
     assets: (v[`${prefix}_ASSETS`] as string[] | undefined) ?? [known.usdc],
     maxFeeStroops: v[`${prefix}_MAX_FEE_STROOPS`] as bigint,

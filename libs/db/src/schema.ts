@@ -26,8 +26,10 @@ export const tenants = pgTable("tenants", {
 
 /**
  * Bearer keys. Only a SHA-256 of the key is kept; `prefix` lets an operator recognise a key in
- * listings without it being usable. `feeSpentStroops` is charged in the same transaction that
- * records a settlement's fee, so a budget can't be overspent by concurrent settles.
+ * listings without it being usable. A budgeted key's budget is a hard cap: accepting a payment
+ * reserves the most it may cost (`feeReservedStroops`, in the statement that records it), and the
+ * statement that makes it final charges what the ledger charged (`feeSpentStroops`) and releases
+ * the reservation, so spent + reserved never passes the budget, however many settle at once.
  */
 export const apiKeys = pgTable(
   "api_keys",
@@ -41,11 +43,28 @@ export const apiKeys = pgTable(
     networks: text("networks").array().notNull(),
     feeBudgetStroops: bigint("fee_budget_stroops", { mode: "bigint" }),
     feeSpentStroops: bigint("fee_spent_stroops", { mode: "bigint" }).notNull().default(sql`0`),
+    feeReservedStroops: bigint("fee_reserved_stroops", { mode: "bigint" }).notNull().default(sql`0`),
     rateLimitPerMinute: integer("rate_limit_per_minute"),
+    /**
+     * Contracts the key may have Quay sponsor calls to through the Channels API; null means the
+     * network's served assets (their SAC contracts) only, so a new key cannot spend the operator's
+     * XLM on arbitrary contracts.
+     */
+    allowedContracts: text("allowed_contracts").array(),
+    /** The share (percent) of the network's channel accounts one contract's calls of this key may hold at once; null: no limit. */
+    contractCapacityPercent: integer("contract_capacity_percent"),
+    /** The fee budget renews every this many seconds, counted from the first use of a period; null: the budget is for the key's life. */
+    feeResetPeriodSeconds: integer("fee_reset_period_seconds"),
+    feePeriodStartedAt: timestamp("fee_period_started_at", { withTimezone: true }),
     createdAt: createdAt(),
     revokedAt: timestamp("revoked_at", { withTimezone: true }),
   },
-  (t) => [check("fee_spent_non_negative", sql`${t.feeSpentStroops} >= 0`)],
+  (t) => [
+    check("fee_spent_non_negative", sql`${t.feeSpentStroops} >= 0`),
+    check("fee_reserved_non_negative", sql`${t.feeReservedStroops} >= 0`),
+    check("contract_capacity_percent_range", sql`${t.contractCapacityPercent} between 1 and 100`),
+    check("fee_reset_period_positive", sql`${t.feeResetPeriodSeconds} > 0`),
+  ],
 );
 
 /**
@@ -75,40 +94,87 @@ export const channelAccounts = pgTable(
   (t) => [uniqueIndex("channel_accounts_network_key").on(t.network, t.publicKey)],
 );
 
-export const paymentStatus = pgEnum("payment_status", [
-  "queued", // accepted by /settle, waiting for the worker
+export const submissionStatus = pgEnum("submission_status", [
+  "queued", // accepted, waiting for the worker
   "submitting", // a worker holds it; an attempt may be on the wire
   "succeeded", // on chain, SUCCESS
   "failed", // final: never landed, or landed FAILED
+  // Final for the engine, for an operator to resolve: the payer's authorisation was consumed (money
+  // moved) by a transaction Quay cannot find, or the ledger can no longer tell whether Quay's landed.
+  // Never reported failed, never rebuilt.
+  "unresolved",
+]);
+
+/** What the protocol layer a submission came from calls it (metrics are labelled by it). */
+export const submissionKind = pgEnum("submission_kind", [
+  "x402", // an x402 payment (POST /settle)
+  "mpp_charge", // an MPP charge the relay settles (sponsored or not)
+  "mpp_close", // Quay's close of an MPP channel, with the recipient's authorisation
+  "ttl_bump", // Quay's own restore or TTL extension of an MPP channel's entries
+  "channels", // a call sent through the OZ Channels API
 ]);
 
 /**
- * One x402 payment. A payment is the payer's signed auth entry: the network lets an (address,
- * nonce) pair be used once, so that pair is the payment's identity and its unique key here —
- * the constraint, not any process, is what makes settlement happen at most once.
+ * How the engine puts a submission on the ledger:
+ * - `rebuild`: the caller's operation (a host function with its signed auth entries, or Quay's own
+ *   maintenance operation) in a transaction Quay builds on a leased channel account, fee-bumped by
+ *   the fund account. Built again (new sequence, fresh simulation) while its authorisation lasts.
+ * - `fee_bump`: the caller's signed transaction as it is, in a fee bump from the fund account.
+ * - `as_is`: the caller's signed envelope sent unmodified; the caller pays its fee.
  */
-export const payments = pgTable(
-  "payments",
+export const submissionMode = pgEnum("submission_mode", ["rebuild", "fee_bump", "as_is"]);
+
+/**
+ * A sponsored (or relayed) Soroban call: what every protocol layer hands the settlement engine.
+ * A submission that carries a payer's address authorisation has that authorisation's (network,
+ * address, nonce) as its identity, the unique key here: the network lets the pair be used once,
+ * so the constraint, not any process, is what makes it settle at most once.
+ */
+export const submissions = pgTable(
+  "submissions",
   {
     id: uuid("id").primaryKey().defaultRandom(),
     network: text("network").notNull(),
-    payer: text("payer").notNull(),
-    authNonce: text("auth_nonce").notNull(),
-    asset: text("asset").notNull(),
-    payTo: text("pay_to").notNull(),
-    amount: amount("amount").notNull(),
-    /** The buyer's transaction as received: what a resumed job rebuilds from. */
+    kind: submissionKind("kind").notNull(),
+    mode: submissionMode("mode").notNull().default("rebuild"),
+    /**
+     * The first address authorisation the call carries (the payer of a payment) and its nonce; null
+     * for a call that carries none (a TTL bump, a transaction its source signed).
+     */
+    payer: text("payer"),
+    authNonce: text("auth_nonce"),
+    /**
+     * Hex hash of the caller's signed transaction, for the modes that send it as it is (`fee_bump`,
+     * `as_is`): its identity, as the network lets one transaction land once.
+     */
+    envelopeHash: text("envelope_hash"),
+    /**
+     * SHA-256 (hex) of the payer's signed root invocation (contract, function, arguments): the
+     * submission's terms. The payer chooses the nonce, so the same (payer, nonce) may come with
+     * other terms; only the terms recorded here are ever settled or answered for.
+     */
+    termsHash: text("terms_hash"),
+    /** A payment's terms, for the layers that have them (x402, MPP charges). */
+    asset: text("asset"),
+    payTo: text("pay_to"),
+    amount: amount("amount"),
+    /** The contract a Channels API call invokes: what its key's allow-list and capacity share apply to. */
+    contract: text("contract"),
+    /** The caller's transaction as received: what the engine rebuilds from, fee-bumps or sends. */
     clientTransaction: text("client_transaction").notNull(),
-    signatureExpirationLedger: integer("signature_expiration_ledger").notNull(),
+    /** The last ledger the authorisation can be used in; null when the transaction's own time bounds say it. */
+    signatureExpirationLedger: integer("signature_expiration_ledger"),
     /**
      * Footprint and resources (SorobanTransactionData, base64 XDR, resource fee = the minimum) from
-     * the simulation verify ran at /settle, and the ledger it ran at: the first build reuses them
-     * while they are fresh instead of simulating again.
+     * the simulation the api ran, and the ledger it ran at: the first build reuses them while they
+     * are fresh instead of simulating again.
      */
     simulatedResources: text("simulated_resources"),
     simulatedAtLedger: integer("simulated_at_ledger"),
     apiKeyId: uuid("api_key_id").references(() => apiKeys.id),
-    status: paymentStatus("status").notNull().default("queued"),
+    /** Held on the key's budget from acceptance until the submission is final: the most it may cost. */
+    feeReservedStroops: bigint("fee_reserved_stroops", { mode: "bigint" }).notNull().default(sql`0`),
+    status: submissionStatus("status").notNull().default("queued"),
     txHash: text("tx_hash"),
     ledger: integer("ledger"),
     channelAccount: text("channel_account"),
@@ -117,10 +183,17 @@ export const payments = pgTable(
     createdAt: createdAt(),
     updatedAt: updatedAt(),
     settledAt: timestamp("settled_at", { withTimezone: true }),
+    /**
+     * When a caller was told the submission succeeded. Set once, by a conditional update: one
+     * `success: true` (one delivery) per payment, whatever the number of callers or processes.
+     */
+    deliveredAt: timestamp("delivered_at", { withTimezone: true }),
   },
   (t) => [
-    uniqueIndex("payments_identity").on(t.network, t.payer, t.authNonce),
-    index("payments_status").on(t.status),
+    uniqueIndex("submissions_identity").on(t.network, t.payer, t.authNonce),
+    uniqueIndex("submissions_envelope").on(t.network, t.envelopeHash),
+    index("submissions_status").on(t.status),
+    index("submissions_contract").on(t.network, t.contract, t.status).where(sql`${t.contract} is not null`),
   ],
 );
 
@@ -132,14 +205,14 @@ export const attemptStatus = pgEnum("attempt_status", [
   "failed", // included and FAILED, or its time bounds passed without inclusion
 ]);
 
-/** Every transaction Quay built for a payment, written before it is sent. */
-export const paymentAttempts = pgTable(
-  "payment_attempts",
+/** Every transaction Quay built (or sent) for a submission, written before it is sent. */
+export const submissionAttempts = pgTable(
+  "submission_attempts",
   {
     id: uuid("id").primaryKey().defaultRandom(),
-    paymentId: uuid("payment_id")
+    submissionId: uuid("submission_id")
       .notNull()
-      .references(() => payments.id),
+      .references(() => submissions.id),
     channelAccount: text("channel_account").notNull(),
     sequence: text("sequence").notNull(),
     txHash: text("tx_hash").notNull().unique(),
@@ -147,6 +220,8 @@ export const paymentAttempts = pgTable(
     feeBidStroops: bigint("fee_bid_stroops", { mode: "bigint" }).notNull(),
     maxTime: bigint("max_time", { mode: "number" }).notNull(),
     envelope: text("envelope").notNull(),
+    /** What the ledger charged for it, once it landed (SUCCESS or FAILED); a payment's fee is the sum of its attempts'. */
+    feeChargedStroops: bigint("fee_charged_stroops", { mode: "bigint" }),
     status: attemptStatus("status").notNull().default("built"),
     reason: text("reason"),
     details: jsonb("details").$type<Record<string, unknown>>(),
@@ -154,10 +229,10 @@ export const paymentAttempts = pgTable(
     finishedAt: timestamp("finished_at", { withTimezone: true }),
   },
   (t) => [
-    index("payment_attempts_payment").on(t.paymentId),
-    // At most one transaction of a payment may be able to land at any time: the settle engine
+    index("submission_attempts_submission").on(t.submissionId),
+    // At most one transaction of a submission may be able to land at any time: the settle engine
     // checks it under a row lock, and this index makes the database refuse a second live one too.
-    uniqueIndex("payment_attempts_one_live").on(t.paymentId).where(sql`${t.status} in ('built', 'sent')`),
+    uniqueIndex("submission_attempts_one_live").on(t.submissionId).where(sql`${t.status} in ('built', 'sent')`),
   ],
 );
 
@@ -169,7 +244,7 @@ export const paymentAttempts = pgTable(
  * One MPP charge a tenant's server relayed. The challenge id is single-use per tenant (only the
  * tenant's MPP server can mint it), the client's transaction hash single-use across all tenants;
  * both unique keys are claimed in one insert before anything is submitted. Settlement itself is
- * an ordinary `payments` row, run by the x402 settlement engine.
+ * a submission (kind `mpp_charge`), run by the settlement engine.
  */
 export const mppCharges = pgTable(
   "mpp_charges",
@@ -186,9 +261,11 @@ export const mppCharges = pgTable(
     idempotencyKey: text("idempotency_key"),
     externalId: text("external_id"),
     /** Sponsored: the settlement of the rebuilt transaction. */
-    paymentId: uuid("payment_id").references(() => payments.id),
+    submissionId: uuid("submission_id").references(() => submissions.id),
     /** Unsponsored: the client's envelope, submitted unmodified; its hash is known before it is sent. */
     submittedTxHash: text("submitted_tx_hash"),
+    /** When a receipt was given for it (unsponsored and push charges; sponsored ones claim their submission's). */
+    deliveredAt: timestamp("delivered_at", { withTimezone: true }),
     createdAt: createdAt(),
   },
   (t) => [
@@ -272,14 +349,14 @@ export const mppVouchers = pgTable(
 
 export const mppCloseStatus = pgEnum("mpp_close_status", [
   "requested", // decided; the close transaction is not built yet
-  "submitting", // its payment row exists and the settlement engine runs it
+  "submitting", // its submission exists and the settlement engine runs it
   "succeeded",
   "failed",
 ]);
 
 /**
  * The close of one channel: at most one row per channel, so however often a trigger fires or a
- * job runs, one close exists. The transaction is a `payments` row run by the settlement engine.
+ * job runs, one close exists. The transaction is a submission (kind `mpp_close`) run by the settlement engine.
  */
 export const mppCloses = pgTable(
   "mpp_closes",
@@ -295,7 +372,7 @@ export const mppCloses = pgTable(
     signature: text("signature"),
     /** Base64 SorobanAuthorizationEntry for close(amount, sig) signed by the recipient, when Quay holds no key. */
     recipientAuth: text("recipient_auth"),
-    paymentId: uuid("payment_id").references(() => payments.id),
+    submissionId: uuid("submission_id").references(() => submissions.id),
     txHash: text("tx_hash"),
     ledger: integer("ledger"),
     paid: amount("paid"),
@@ -345,7 +422,10 @@ export const mppTtlBumps = pgTable(
       .references(() => mppChannels.id),
     /** restore | extend */
     kind: text("kind").notNull(),
-    txHash: text("tx_hash").notNull(),
+    /** The bump's transaction, a submission (kind `ttl_bump`) the settlement engine runs. */
+    submissionId: uuid("submission_id").references(() => submissions.id),
+    /** Set once the submission succeeded. */
+    txHash: text("tx_hash"),
     entries: integer("entries").notNull(),
     liveUntilLedger: integer("live_until_ledger"),
     createdAt: createdAt(),

@@ -5,6 +5,7 @@ export {
   type AuthResult,
   type CreateKeyInput,
   type CreatedKey,
+  type FeeUsage,
   type KeyListing,
   type RevokedKey,
 } from "./keys";

@@ -1,4 +1,5 @@
-import { and, asc, eq, isNull, like, sql } from "drizzle-orm";
+import { StrKey } from "@stellar/stellar-sdk";
+import { and, asc, eq, isNotNull, isNull, like, sql } from "drizzle-orm";
 import { Config, type NetworkId } from "@quay/config";
 import { schema, type Db, type DbLike } from "@quay/db";
 import { AmbiguousApiKeyError, ApiKeyInputError, UnknownApiKeyError } from "./errors";
@@ -15,6 +16,12 @@ export interface CreateKeyInput {
   readonly feeBudgetStroops?: bigint;
   /** Requests per minute; absent means the api's default (RATE_LIMIT_PER_MINUTE). */
   readonly rateLimitPerMinute?: number;
+  /** Contracts the Channels API may sponsor calls to for this key; absent means the network's served assets only. */
+  readonly allowedContracts?: readonly string[];
+  /** The share (1-100 %) of the channel accounts one contract's calls of this key may hold at once; absent: no limit. */
+  readonly contractCapacityPercent?: number;
+  /** The fee budget renews every this many seconds; absent: it is for the key's life. */
+  readonly feeResetPeriodSeconds?: number;
 }
 
 export interface CreatedKey {
@@ -35,6 +42,23 @@ export interface AuthenticatedKey {
   readonly feeBudgetStroops: bigint | null;
   readonly feeSpentStroops: bigint;
   readonly rateLimitPerMinute: number | null;
+  /** Null: the served assets' contracts only. */
+  readonly allowedContracts: readonly string[] | null;
+  readonly contractCapacityPercent: number | null;
+  readonly feeResetPeriodSeconds: number | null;
+  readonly feePeriodStartedAt: Date | null;
+}
+
+/** A key's fee budget as the Channels API's management actions show it (OZ's `getFeeUsage`). */
+export interface FeeUsage {
+  /** Fees charged in the current period (stroops). */
+  readonly consumed: bigint;
+  /** Reserved by submissions in flight: the most they may still cost. */
+  readonly reserved: bigint;
+  readonly limit: bigint | null;
+  readonly remaining: bigint | null;
+  readonly periodStartAt: Date | null;
+  readonly periodEndsAt: Date | null;
 }
 
 export type AuthFailure = "malformed" | "unknown" | "revoked";
@@ -62,6 +86,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_RATE_LIMIT_PER_MINUTE = 1_000_000;
 /** bigint column: a budget must fit in it. */
 const MAX_STROOPS = 2n ** 63n - 1n;
+const MAX_INT32 = 2 ** 31 - 1;
 
 const listingColumns = {
   id: apiKeys.id,
@@ -72,6 +97,10 @@ const listingColumns = {
   feeBudgetStroops: apiKeys.feeBudgetStroops,
   feeSpentStroops: apiKeys.feeSpentStroops,
   rateLimitPerMinute: apiKeys.rateLimitPerMinute,
+  allowedContracts: apiKeys.allowedContracts,
+  contractCapacityPercent: apiKeys.contractCapacityPercent,
+  feeResetPeriodSeconds: apiKeys.feeResetPeriodSeconds,
+  feePeriodStartedAt: apiKeys.feePeriodStartedAt,
   createdAt: apiKeys.createdAt,
   revokedAt: apiKeys.revokedAt,
 };
@@ -99,7 +128,19 @@ function validate(input: CreateKeyInput) {
   if (rate !== undefined && !(Number.isInteger(rate) && rate >= 1 && rate <= MAX_RATE_LIMIT_PER_MINUTE)) {
     throw new ApiKeyInputError("rateLimitPerMinute", `the rate limit must be a whole number of requests per minute, 1 to ${MAX_RATE_LIMIT_PER_MINUTE}`);
   }
-  return { tenant, networks: validNetworks(input.networks), budget, rate };
+  const contracts = input.allowedContracts === undefined ? undefined : [...new Set(input.allowedContracts.map((c) => c.trim()))];
+  for (const contract of contracts ?? []) {
+    if (!StrKey.isValidContract(contract)) throw new ApiKeyInputError("allowedContracts", `"${contract.slice(0, 64)}" is not a contract address (C...)`);
+  }
+  const share = input.contractCapacityPercent;
+  if (share !== undefined && !(Number.isInteger(share) && share >= 1 && share <= 100)) {
+    throw new ApiKeyInputError("contractCapacityPercent", "the contract capacity share is a whole percentage, 1 to 100");
+  }
+  const period = input.feeResetPeriodSeconds;
+  if (period !== undefined && !(Number.isInteger(period) && period >= 1 && period <= MAX_INT32)) {
+    throw new ApiKeyInputError("feeResetPeriodSeconds", "the fee reset period is a whole number of seconds, 1 or more");
+  }
+  return { tenant, networks: validNetworks(input.networks), budget, rate, contracts, share, period };
 }
 
 type ListingRow = Omit<KeyListing, "networks"> & { readonly networks: readonly string[] };
@@ -115,7 +156,17 @@ function toAuthenticated(row: ListingRow): AuthenticatedKey {
     feeBudgetStroops: row.feeBudgetStroops,
     feeSpentStroops: row.feeSpentStroops,
     rateLimitPerMinute: row.rateLimitPerMinute,
+    allowedContracts: row.allowedContracts,
+    contractCapacityPercent: row.contractCapacityPercent,
+    feeResetPeriodSeconds: row.feeResetPeriodSeconds,
+    feePeriodStartedAt: row.feePeriodStartedAt,
   };
+}
+
+/** Whether the key's fee period has run out, so what it spent no longer counts. */
+function periodOver(key: Partial<Pick<AuthenticatedKey, "feeResetPeriodSeconds" | "feePeriodStartedAt">>, now: number): boolean {
+  const { feeResetPeriodSeconds: period, feePeriodStartedAt: start } = key;
+  return period != null && start != null && start.getTime() + period * 1000 <= now;
 }
 
 /** Tenants' bearer keys: issuing, checking, listing, revoking, and the fee budget each one carries. */
@@ -136,6 +187,9 @@ export const ApiKeys = {
           networks: valid.networks,
           feeBudgetStroops: valid.budget ?? null,
           rateLimitPerMinute: valid.rate ?? null,
+          allowedContracts: valid.contracts ?? null,
+          contractCapacityPercent: valid.share ?? null,
+          feeResetPeriodSeconds: valid.period ?? null,
         })
         .returning({ id: apiKeys.id });
       return { id: row!.id, key, prefix, tenantId: tenant!.id };
@@ -191,11 +245,82 @@ export const ApiKeys = {
     });
   },
 
-  /** Stroops the key may still spend on fees; null when it has no budget (unlimited). Never negative. */
-  budgetLeft(key: Pick<AuthenticatedKey, "feeBudgetStroops" | "feeSpentStroops">): bigint | null {
-    if (key.feeBudgetStroops === null) return null;
-    const left = key.feeBudgetStroops - key.feeSpentStroops;
+  /**
+   * What the key's budget has left right now, read from the database (not a cached key): budget
+   * minus spent (this period's) minus what submissions in flight have reserved. Null when it has
+   * no budget; never negative.
+   */
+  async budgetLeftNow(db: DbLike, id: string): Promise<bigint | null> {
+    const usage = await ApiKeys.feeUsage(db, id);
+    if (!usage || usage.limit === null) return null;
+    const left = usage.limit - usage.consumed - usage.reserved;
     return left > 0n ? left : 0n;
   },
-};
 
+  /** Fees each tenant's keys have spent, in stroops, for every tenant with a key: what the state gauges report. */
+  async feesSpentByTenant(db: DbLike): Promise<Array<{ tenant: string; stroops: bigint }>> {
+    const rows = await db
+      .select({ tenant: tenants.name, stroops: sql<string>`coalesce(sum(${apiKeys.feeSpentStroops}), 0)::text` })
+      .from(tenants)
+      .innerJoin(apiKeys, eq(apiKeys.tenantId, tenants.id))
+      .groupBy(tenants.name);
+    return rows.map((r) => ({ tenant: r.tenant, stroops: BigInt(r.stroops) }));
+  },
+
+  /** Stroops the key may still spend on fees; null when it has no budget (unlimited). Never negative. */
+  budgetLeft(key: Pick<AuthenticatedKey, "feeBudgetStroops" | "feeSpentStroops"> & Partial<Pick<AuthenticatedKey, "feeResetPeriodSeconds" | "feePeriodStartedAt">>): bigint | null {
+    if (key.feeBudgetStroops === null) return null;
+    const left = key.feeBudgetStroops - (periodOver(key, Date.now()) ? 0n : key.feeSpentStroops);
+    return left > 0n ? left : 0n;
+  },
+
+  /** The key's fee budget and use; undefined for an unknown id. */
+  async feeUsage(db: DbLike, id: string): Promise<FeeUsage | undefined> {
+    const [row] = await db
+      .select({
+        limit: apiKeys.feeBudgetStroops,
+        spent: apiKeys.feeSpentStroops,
+        reserved: apiKeys.feeReservedStroops,
+        feeResetPeriodSeconds: apiKeys.feeResetPeriodSeconds,
+        feePeriodStartedAt: apiKeys.feePeriodStartedAt,
+      })
+      .from(apiKeys)
+      .where(eq(apiKeys.id, id));
+    if (!row) return undefined;
+    const over = periodOver(row, Date.now());
+    const consumed = over ? 0n : row.spent;
+    const left = row.limit === null ? null : row.limit - consumed - row.reserved;
+    const start = over ? null : row.feePeriodStartedAt;
+    return {
+      consumed,
+      reserved: row.reserved,
+      limit: row.limit,
+      remaining: left === null ? null : left > 0n ? left : 0n,
+      periodStartAt: start,
+      periodEndsAt: start && row.feeResetPeriodSeconds !== null ? new Date(start.getTime() + row.feeResetPeriodSeconds * 1000) : null,
+    };
+  },
+
+  /**
+   * Starts the key's fee period if it has none running: the first use of a key with a reset
+   * period starts it, and a use after it ran out starts the next one with nothing spent. Run in
+   * the transaction that reserves fees, before the reservation.
+   */
+  async startFeePeriod(db: DbLike, id: string): Promise<void> {
+    const ended = sql`(${apiKeys.feePeriodStartedAt} is null or ${apiKeys.feePeriodStartedAt} + make_interval(secs => ${apiKeys.feeResetPeriodSeconds}) <= now())`;
+    await db
+      .update(apiKeys)
+      .set({
+        feeSpentStroops: sql`case when ${apiKeys.feePeriodStartedAt} is null then ${apiKeys.feeSpentStroops} else 0 end`,
+        feePeriodStartedAt: sql`now()`,
+      })
+      .where(and(eq(apiKeys.id, id), isNotNull(apiKeys.feeResetPeriodSeconds), ended));
+  },
+
+  /** Sets the key's fee budget (null: none). False for an unknown id. */
+  async setFeeLimit(db: DbLike, id: string, limit: bigint | null): Promise<boolean> {
+    if (limit !== null && (limit < 0n || limit > MAX_STROOPS)) throw new ApiKeyInputError("feeBudgetStroops", "the fee budget must be a whole number of stroops, 0 or more");
+    const rows = await db.update(apiKeys).set({ feeBudgetStroops: limit }).where(eq(apiKeys.id, id)).returning({ id: apiKeys.id });
+    return rows.length > 0;
+  },
+};

@@ -24,6 +24,8 @@ export interface LedgerState {
   /** The RPC answered both calls. */
   readonly up: boolean;
   readonly latestLedger?: number;
+  /** The protocol the network runs, as the RPC reports it. */
+  readonly protocolVersion?: number;
   /** Seconds since the latest ledger the RPC knows closed. */
   readonly ageSeconds?: number;
 }
@@ -118,6 +120,13 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       registers,
     }),
 
+    channelsRequests: new Counter({
+      name: `${PREFIX}channels_requests_total`,
+      help: "OZ Channels API requests answered, by network, operation (func, xdr, get_transaction, management) and result (a status such as confirmed, pending, readonly, ok, or the error code)",
+      labelNames: ["network", "operation", "result"] as const,
+      registers,
+    }),
+
     // --- settlement ---------------------------------------------------------------------------
     settleStage: new Histogram({
       name: `${PREFIX}settle_stage_duration_seconds`,
@@ -139,6 +148,30 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ["network", "sequence", "resources"] as const,
       registers,
     }),
+    settleInferred: new Counter({
+      name: `${PREFIX}settle_inferred_total`,
+      help: "Attempts whose outcome was read from the ledger's state (its channel account's sequence, the payer's nonce) because the RPC's history no longer had them: success, unspent (nothing moved; built again), unresolved",
+      labelNames: ["network", "outcome"] as const,
+      registers,
+    }),
+    settleUnresolved: new Counter({
+      name: `${PREFIX}settle_unresolved_total`,
+      help: "Submissions left to an operator: the payer's authorisation was spent by a transaction Quay cannot find (money moved), or the ledger can no longer tell",
+      labelNames: ["network", "kind"] as const,
+      registers,
+    }),
+    settleSweeps: new Counter({
+      name: `${PREFIX}settle_sweep_total`,
+      help: "Payments the worker's sweep found without a live job and queued again (outcome: queued), or could not queue (outcome: failed, e.g. Redis down)",
+      labelNames: ["outcome"] as const,
+      registers,
+    }),
+    submissionOutcomes: new Counter({
+      name: `${PREFIX}submissions_total`,
+      help: "Submissions the settlement engine made final, by network, kind (x402, mpp_charge, mpp_close, ttl_bump, channels) and outcome (succeeded, failed, unresolved)",
+      labelNames: ["network", "kind", "outcome"] as const,
+      registers,
+    }),
     submissionRetries: new Counter({
       name: `${PREFIX}submission_retries_total`,
       help: "Transaction resubmissions by cause",
@@ -147,8 +180,8 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     }),
     feesSpent: new Counter({
       name: `${PREFIX}fees_spent_stroops_total`,
-      help: "Fees charged on chain for Quay's transactions, in stroops, by network and tenant kind (keyed or anonymous)",
-      labelNames: ["network", "tenant"] as const,
+      help: "Fees charged on chain for Quay's transactions, in stroops, by network, submission kind and tenant kind (keyed or anonymous)",
+      labelNames: ["network", "kind", "tenant"] as const,
       registers,
     }),
     tenantFees: new Gauge({
@@ -280,6 +313,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       buckets: seconds,
       registers,
     }),
+    rpcFailovers: new Counter({
+      name: `${PREFIX}rpc_failovers_total`,
+      help: "Calls that went on to the network's next RPC (STELLAR_<NET>_RPC_URLS) because one did not answer",
+      labelNames: ["network", "method"] as const,
+      registers,
+    }),
     rpcUp: new Gauge({
       name: `${PREFIX}rpc_up`,
       help: "1 when the network's RPC answered the last probe, else 0",
@@ -300,6 +339,18 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
         perNetwork(async (gauge, state, network) => {
           const { latestLedger } = await state.ledger(network);
           if (latestLedger !== undefined) gauge.set({ network }, latestLedger);
+        }),
+      ),
+    }),
+    networkProtocol: new Gauge({
+      name: `${PREFIX}network_protocol_version`,
+      help: "The protocol version the network runs, as its RPC reports it (Quay knows 23 to 28)",
+      labelNames: ["network"] as const,
+      registers,
+      collect: fromState(
+        perNetwork(async (gauge, state, network) => {
+          const { protocolVersion } = await state.ledger(network);
+          if (protocolVersion !== undefined) gauge.set({ network }, protocolVersion);
         }),
       ),
     }),

@@ -1,4 +1,5 @@
 import { probe } from "@quay/health";
+import { StellarNetwork } from "@quay/stellar";
 import type { SystemState } from "./system";
 
 /** One part of /readyz: whether it is ready, how long the check took, and what it saw. */
@@ -21,6 +22,8 @@ export interface ReadinessDeps {
   readonly redis: { ping(): Promise<unknown> };
   readonly maxLedgerAgeSeconds: number;
   readonly timeoutMs?: number;
+  /** Whether the network's fund account is over-committed now (the worker's engine knows). */
+  readonly fundOvercommitted?: (network: string) => boolean;
 }
 
 /** A check that ran and found the part not ready. */
@@ -48,7 +51,14 @@ export const Readiness = {
       checks[`rpc:${network}`] = async () => {
         const ledger = await deps.state.ledger(network);
         if (!ledger.up) throw new NotReady("rpc_unavailable");
-        const detail: Detail = { latestLedger: ledger.latestLedger ?? 0, ageSeconds: round(ledger.ageSeconds ?? Number.NaN) };
+        const detail: Detail = {
+          latestLedger: ledger.latestLedger ?? 0,
+          ageSeconds: round(ledger.ageSeconds ?? Number.NaN),
+          protocolVersion: ledger.protocolVersion ?? 0,
+        };
+        if (ledger.protocolVersion !== undefined && !StellarNetwork.knowsProtocol(ledger.protocolVersion)) {
+          throw withDetail(new NotReady("unsupported_protocol"), detail);
+        }
         if (ledger.ageSeconds === undefined || ledger.ageSeconds > deps.maxLedgerAgeSeconds) throw withDetail(new NotReady("stale_ledger"), detail);
         return detail;
       };
@@ -57,6 +67,7 @@ export const Readiness = {
         if (fundStroops === null) throw new NotReady("fund_account_missing");
         const detail: Detail = { balanceStroops: fundStroops.toString(), thresholdStroops: fundThresholdStroops.toString() };
         if (fundStroops < fundThresholdStroops) throw withDetail(new NotReady("fund_balance_low"), detail);
+        if (deps.fundOvercommitted?.(network)) throw withDetail(new NotReady("fund_overcommitted"), detail);
         return detail;
       };
       checks[`pool:${network}`] = async () => {

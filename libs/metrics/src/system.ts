@@ -1,7 +1,5 @@
 import { Keypair, StrKey, xdr } from "@stellar/stellar-sdk";
-import { sql } from "drizzle-orm";
 import type { QuayConfig } from "@quay/config";
-import type { Db } from "@quay/db";
 import type { StellarNetwork } from "@quay/stellar";
 import type { Balances, FeeBids, LedgerState, PoolCounts, StateReader } from "./metrics";
 
@@ -9,8 +7,24 @@ export type { Balances, LedgerState, PoolCounts };
 
 /** A network whose state is reported: its RPC and the fund account that pays its fee bumps. */
 export interface StateNetwork {
-  readonly network: Pick<StellarNetwork, "id" | "rpc" | "call" | "latestLedger">;
+  readonly network: Pick<StellarNetwork, "id" | "latestLedgerInfo" | "getLedgers" | "getFeeStats" | "getLedgerEntries">;
   readonly fundPublicKey: string;
+}
+
+/**
+ * What the state reads from other libraries' tables, through reads their owners provide (the app
+ * wires them: @quay/pool's PoolCensus, @quay/settlement's Records, @quay/keys' ApiKeys). Metrics
+ * runs no SQL of its own.
+ */
+export interface StateSources {
+  /** Channel accounts by state, per network; a network without accounts may be absent. */
+  poolCounts(): Promise<ReadonlyMap<string, PoolCounts>>;
+  /** Public keys of the network's channel accounts in service, whose balances are reported. */
+  channelAccounts(network: string): Promise<readonly string[]>;
+  /** Fee bids of recent attempts, per network. */
+  recentFeeBids(): Promise<ReadonlyMap<string, FeeBids>>;
+  /** Fees each tenant has spent. */
+  tenantFees(): Promise<ReadonlyArray<{ tenant: string; stroops: bigint }>>;
 }
 
 /** A queue whose depth is reported (a BullMQ Queue fits). */
@@ -20,7 +34,7 @@ export interface CountedQueue {
 }
 
 export interface SystemStateDeps {
-  readonly db: Db;
+  readonly sources: StateSources;
   readonly networks: readonly StateNetwork[];
   readonly queues?: readonly CountedQueue[];
   readonly fundMinBalanceStroops: bigint;
@@ -52,13 +66,13 @@ export class SystemState implements StateReader {
   /** The state of a process wired from the configuration: its networks (by their RPC clients), its queues, the configured thresholds. */
   static forConfig(
     config: Pick<QuayConfig, "networks" | "ops">,
-    db: Db,
+    sources: StateSources,
     networks: readonly StateNetwork["network"][],
     queues: readonly CountedQueue[] = [],
   ): SystemState {
     const fundOf = new Map(config.networks.map((n) => [n.id as string, Keypair.fromSecret(n.fundSecret).publicKey()]));
     return new SystemState({
-      db,
+      sources,
       networks: networks.flatMap((network) => {
         const fundPublicKey = fundOf.get(network.id);
         return fundPublicKey ? [{ network, fundPublicKey }] : [];
@@ -82,15 +96,8 @@ export class SystemState implements StateReader {
 
   poolCounts(): Promise<ReadonlyMap<string, PoolCounts>> {
     return this.cached("pool", this.cacheMs, async () => {
-      const { rows } = await this.deps.db.execute<{ network: string; free: number; leased: number; disabled: number }>(sql`
-        select network,
-               count(*) filter (where disabled_at is null and (lease_expires_at is null or lease_expires_at < now()))::int as free,
-               count(*) filter (where disabled_at is null and lease_expires_at >= now())::int as leased,
-               count(*) filter (where disabled_at is not null)::int as disabled
-          from channel_accounts
-         group by network`);
       const counts = new Map<string, PoolCounts>(this.networks().map((id) => [id, { free: 0, leased: 0, disabled: 0 }]));
-      for (const row of rows) counts.set(row.network, { free: row.free, leased: row.leased, disabled: row.disabled });
+      for (const [network, count] of await this.deps.sources.poolCounts()) counts.set(network, count);
       return counts;
     });
   }
@@ -100,12 +107,17 @@ export class SystemState implements StateReader {
     return this.cached(`ledger:${network}`, this.cacheMs, async () => {
       const { network: net } = this.network(network);
       try {
-        const sequence = await net.latestLedger();
+        const { sequence, protocolVersion } = await net.latestLedgerInfo();
         // getLatestLedger has no close time in every RPC version; getLedgers reports it for the latest ledger.
-        const page = await net.call("getLedgers", () => net.rpc._getLedgers({ startLedger: sequence, pagination: { limit: 1 } }));
+        const page = await net.getLedgers(sequence, 1);
         const closedAt = Number(page.latestLedgerCloseTime);
         const ageSeconds = Number.isFinite(closedAt) && closedAt > 0 ? Math.max(0, this.now() / 1000 - closedAt) : undefined;
-        return { up: true, latestLedger: Math.max(sequence, Number(page.latestLedger) || 0), ...(ageSeconds === undefined ? {} : { ageSeconds }) };
+        return {
+          up: true,
+          latestLedger: Math.max(sequence, Number(page.latestLedger) || 0),
+          protocolVersion,
+          ...(ageSeconds === undefined ? {} : { ageSeconds }),
+        };
       } catch {
         return { up: false };
       }
@@ -115,14 +127,12 @@ export class SystemState implements StateReader {
   balances(network: string): Promise<Balances> {
     return this.cached(`balances:${network}`, this.balanceCacheMs, async () => {
       const { network: net, fundPublicKey } = this.network(network);
-      const { rows } = await this.deps.db.execute<{ public_key: string }>(
-        sql`select public_key from channel_accounts where network = ${network} and disabled_at is null`,
-      );
-      const held = await accountBalances(net, [fundPublicKey, ...rows.map((r) => r.public_key)]);
+      const channels = await this.deps.sources.channelAccounts(network);
+      const held = await accountBalances(net, [fundPublicKey, ...channels]);
       return {
         fundStroops: held.get(fundPublicKey) ?? null,
         fundThresholdStroops: this.deps.fundMinBalanceStroops,
-        channelStroops: rows.flatMap((r) => (held.has(r.public_key) ? [held.get(r.public_key)!] : [])),
+        channelStroops: channels.flatMap((account) => (held.has(account) ? [held.get(account)!] : [])),
         channelThresholdStroops: this.deps.channelMinBalanceStroops,
       };
     });
@@ -131,34 +141,18 @@ export class SystemState implements StateReader {
   networkFees(network: string): Promise<Readonly<Record<string, bigint>>> {
     return this.cached(`fees:${network}`, this.cacheMs, async () => {
       const { network: net } = this.network(network);
-      const stats = await net.call("getFeeStats", () => net.rpc.getFeeStats());
+      const stats = await net.getFeeStats();
       const fees = stats.sorobanInclusionFee as unknown as Record<string, string | undefined>;
       return Object.fromEntries(FEE_PERCENTILES.map((p) => [p, BigInt(fees[p] || "0")]));
     });
   }
 
   feeBids(): Promise<ReadonlyMap<string, FeeBids>> {
-    return this.cached("bids", this.cacheMs, async () => {
-      const { rows } = await this.deps.db.execute<{ network: string; p50: string; p90: string; max: string }>(sql`
-        select p.network,
-               (percentile_disc(0.5) within group (order by a.fee_bid_stroops))::text as p50,
-               (percentile_disc(0.9) within group (order by a.fee_bid_stroops))::text as p90,
-               max(a.fee_bid_stroops)::text as max
-          from payment_attempts a join payments p on p.id = a.payment_id
-         where a.created_at > now() - interval '15 minutes'
-         group by p.network`);
-      return new Map(rows.map((r) => [r.network, { p50: BigInt(r.p50), p90: BigInt(r.p90), max: BigInt(r.max) }]));
-    });
+    return this.cached("bids", this.cacheMs, () => this.deps.sources.recentFeeBids());
   }
 
   tenantFees(): Promise<ReadonlyArray<{ tenant: string; stroops: bigint }>> {
-    return this.cached("tenants", this.cacheMs, async () => {
-      const { rows } = await this.deps.db.execute<{ tenant: string; stroops: string }>(sql`
-        select t.name as tenant, coalesce(sum(k.fee_spent_stroops), 0)::text as stroops
-          from tenants t join api_keys k on k.tenant_id = t.id
-         group by t.name`);
-      return rows.map((r) => ({ tenant: r.tenant, stroops: BigInt(r.stroops) }));
-    });
+    return this.cached("tenants", this.cacheMs, () => this.deps.sources.tenantFees());
   }
 
   queueCounts(): Promise<ReadonlyArray<{ queue: string; counts: Readonly<Record<string, number>> }>> {
@@ -194,7 +188,7 @@ async function accountBalances(network: StateNetwork["network"], accounts: reado
     const keys = unique
       .slice(i, i + LEDGER_KEYS_PER_CALL)
       .map((a) => xdr.LedgerKey.account(new xdr.LedgerKeyAccount({ accountId: Keypair.fromPublicKey(a).xdrAccountId() })));
-    const answer = await network.call("getLedgerEntries", () => network.rpc.getLedgerEntries(...keys));
+    const answer = await network.getLedgerEntries(...keys);
     for (const entry of answer.entries) {
       const account = entry.val.account();
       held.set(StrKey.encodeEd25519PublicKey(account.accountId().ed25519()), BigInt(account.balance().toString()));

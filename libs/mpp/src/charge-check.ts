@@ -1,9 +1,9 @@
-import { Address, FeeBumpTransaction, Keypair, scValToBigInt, Transaction, TransactionBuilder, xdr } from "@stellar/stellar-sdk";
+import { Address, FeeBumpTransaction, Keypair, MuxedAccount, scValToBigInt, StrKey, Transaction, TransactionBuilder, xdr } from "@stellar/stellar-sdk";
 import type { Operation } from "@stellar/stellar-sdk";
-import { ALL_ZEROS, DEFAULT_LEDGER_CLOSE_SECONDS, Network } from "./constants";
-import { Did } from "./did";
-import type { MppErrorCode } from "./errors";
-import type { ChargeRequest } from "./methods";
+import { ALL_ZEROS, DEFAULT_LEDGER_CLOSE_SECONDS, Network } from "./constants.js";
+import { Did } from "./did.js";
+import type { MppErrorCode } from "./errors.js";
+import type { ChargeRequest } from "./methods.js";
 
 /**
  * The checks of a `stellar/charge` credential that need no RPC (`structure`) and the check of its
@@ -29,6 +29,7 @@ export type ChargeRejectReason =
   | "sponsor_address_used"
   | "sponsorship_unavailable"
   | "source_account_auth"
+  | "delegated_credentials"
   | "unexpected_auth_entry"
   | "unsigned_auth_entry"
   | "sub_invocation"
@@ -146,10 +147,12 @@ export const ChargeCheck = {
     if (!transfer.ok) return transfer;
     const operation = transfer.value;
 
-    if (sponsorSet.has(transaction.source) || (operation.source !== undefined && sponsorSet.has(operation.source))) {
+    // An M-address is its G account with an id: a server account's muxed alias is that account.
+    const isSponsor = (address: string) => sponsorSet.has(StrKey.isValidMed25519PublicKey(address) ? MuxedAccount.fromAddress(address, "0").baseAccount().accountId() : address);
+    if (isSponsor(transaction.source) || (operation.source !== undefined && isSponsor(operation.source))) {
       return invalid("sponsor_address_used", "a server account is the transaction or operation source");
     }
-    if (envelope instanceof FeeBumpTransaction && sponsorSet.has(envelope.feeSource)) {
+    if (envelope instanceof FeeBumpTransaction && isSponsor(envelope.feeSource)) {
       return invalid("sponsor_address_used", "a server account is the fee-bump source");
     }
     if (sponsorSet.has(did.address)) return invalid("sponsor_address_used", "a server account is the payer");
@@ -268,15 +271,20 @@ function checkAuth(
   if (entries.length !== 1) return invalid("unexpected_auth_entry", `expected exactly the payer's auth entry, got ${entries.length}`);
   const entry = entries[0]!;
   const credentials = entry.credentials();
-  if (credentials.switch() === xdr.SorobanCredentialsType.sorobanCredentialsSourceAccount()) {
+  const arm = credentials.switch().value;
+  if (arm === xdr.SorobanCredentialsType.sorobanCredentialsSourceAccount().value) {
     // Source-account credentials authorise as the tx source: fine when the payer is the source, never when sponsored.
     if (context.sponsored) return invalid("source_account_auth", "a sponsored transaction must carry address credentials only");
+  } else if (arm === xdr.SorobanCredentialsType.sorobanCredentialsAddressWithDelegates().value) {
+    return invalid("delegated_credentials", "delegated auth credentials (CAP-71 ADDRESS_WITH_DELEGATES) are not accepted");
   } else {
-    const address = Address.fromScAddress(credentials.address().address()).toString();
-    if (context.sponsorSet.has(address)) return invalid("sponsor_address_used", "an auth entry is for a server account");
-    if (address !== context.from) return invalid("unexpected_auth_entry", "the auth entry is not the payer's");
-    if (credentials.address().signature().switch() === xdr.ScValType.scvVoid()) return invalid("unsigned_auth_entry", "the payer's auth entry is not signed");
-    if (context.sponsored && credentials.address().signatureExpirationLedger() > context.maxLedger) {
+    // V1 and CAP-71's V2 carry the same address credentials; V2's signature binds the address (the network checks it).
+    const address = arm === xdr.SorobanCredentialsType.sorobanCredentialsAddressV2().value ? credentials.addressV2() : credentials.address();
+    const who = Address.fromScAddress(address.address()).toString();
+    if (context.sponsorSet.has(who)) return invalid("sponsor_address_used", "an auth entry is for a server account");
+    if (who !== context.from) return invalid("unexpected_auth_entry", "the auth entry is not the payer's");
+    if (address.signature().switch().value === xdr.ScValType.scvVoid().value) return invalid("unsigned_auth_entry", "the payer's auth entry is not signed");
+    if (context.sponsored && address.signatureExpirationLedger() > context.maxLedger) {
       return invalid("auth_expiration_too_far", "the auth entry stays valid past the challenge expiry");
     }
   }

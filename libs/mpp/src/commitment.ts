@@ -1,5 +1,6 @@
 import { Address, hash, Keypair, nativeToScVal, scValToNative, StrKey, xdr } from "@stellar/stellar-sdk";
-import { COMMITMENT_DOMAIN } from "./constants";
+import { COMMITMENT_DOMAIN } from "./constants.js";
+import { QuayMppError } from "./errors.js";
 
 /**
  * The message a channel funder signs: the XDR of the one-way-channel contract's `Commitment`
@@ -17,7 +18,7 @@ export interface CommitmentInput {
   readonly networkPassphrase: string;
 }
 
-export class CommitmentError extends Error {
+export class CommitmentError extends QuayMppError {
   override readonly name = "CommitmentError";
 }
 

@@ -23,11 +23,16 @@ export function isMppErrorCode(value: unknown): value is MppErrorCode {
   return typeof value === "string" && (MPP_ERROR_CODES as readonly string[]).includes(value);
 }
 
+/** The one base class of every error this library throws on purpose. */
+export class QuayMppError extends Error {
+  override readonly name: string = "QuayMppError";
+}
+
 /**
  * A refused payment: `code` is the coarse mppx code, `reason` the precise check that failed
  * (e.g. "wrong_amount"), `message` safe to show (never a key, seed or signature).
  */
-export class StellarMppError extends Error {
+export class StellarMppError extends QuayMppError {
   override readonly name = "StellarMppError";
   constructor(
     readonly code: MppErrorCode,
@@ -39,7 +44,7 @@ export class StellarMppError extends Error {
 }
 
 /** Bad configuration of a server or client method (a programming error, raised at construction). */
-export class StellarMppConfigError extends Error {
+export class StellarMppConfigError extends QuayMppError {
   override readonly name = "StellarMppConfigError";
 }
 

@@ -15,10 +15,15 @@ export {
   Network,
   STELLAR_PUBNET,
   STELLAR_TESTNET,
+  USDC_SAC_MAINNET,
+  USDC_SAC_TESTNET,
+  XLM_SAC_MAINNET,
+  XLM_SAC_TESTNET,
   type NetworkId,
-} from "./constants";
-export { Units, AmountError } from "./units";
-export { MPP_ERROR_CODES, MppErrors, StellarMppConfigError, StellarMppError, isMppErrorCode, type MppErrorCode } from "./errors";
+} from "./constants.js";
+export { Units, AmountError } from "./units.js";
+export { MPP_ERROR_CODES, MppErrors, QuayMppError, StellarMppConfigError, StellarMppError, isMppErrorCode, type MppErrorCode } from "./errors.js";
+export { ChannelInstance, getChannelState, type ChannelInstanceFields, type ChannelState, type GetChannelStateParameters } from "./channel-state.js";
 export {
   ChannelPayloadSchema,
   ChannelRequestSchema,
@@ -31,9 +36,9 @@ export {
   type ChargeCredential,
   type ChargePayload,
   type ChargeRequest,
-} from "./methods";
-export { Did, DidError, type StellarDid } from "./did";
-export { Commitment, CommitmentError, COMMITMENT_BYTES_LENGTH, type CommitmentInput, type CommitmentKey } from "./commitment";
+} from "./methods.js";
+export { Did, DidError, type StellarDid } from "./did.js";
+export { Commitment, CommitmentError, COMMITMENT_BYTES_LENGTH, type CommitmentInput, type CommitmentKey } from "./commitment.js";
 export {
   ChargeCheck,
   type ChargeRejectReason,
@@ -44,10 +49,10 @@ export {
   type SignedHashInput,
   type SimulationInput,
   type StructureInput,
-} from "./charge-check";
-export { Receipt, type StellarReceipt } from "./receipt";
-export { StoreKeys } from "./store-keys";
-export { Rpc, type PollOptions } from "./rpc";
+} from "./charge-check.js";
+export { Receipt, type StellarReceipt } from "./receipt.js";
+export { StoreKeys } from "./store-keys.js";
+export { Rpc, type PollOptions } from "./rpc.js";
 export {
   RelayerClient,
   RelayWire,
@@ -55,9 +60,12 @@ export {
   type RelayConfig,
   type RelayCredentialBody,
   type RelayVoucherInput,
-} from "./relay-client";
-export { Stellar } from "./stellar";
-export type { ChargeServerParameters, LocalChargeParameters, RelayChargeParameters } from "./server/charge";
-export type { ChannelServerParameters, LocalChannelParameters, RelayChannelParameters } from "./server/channel";
-export type { ChargeClientParameters } from "./client/charge";
-export type { ChannelClientParameters } from "./client/channel";
+} from "./relay-client.js";
+export { Stellar } from "./stellar.js";
+export type { ChargeServerParameters, LocalChargeParameters, RelayChargeParameters } from "./server/charge.js";
+export type { ChannelServerParameters, LocalChannelParameters, RelayChannelParameters } from "./server/channel.js";
+export type { ChargeClientParameters } from "./client/charge.js";
+export type { ChannelClientParameters } from "./client/channel.js";
+export { CHANNEL_EVENT_NAMES, ChannelEvents, watchChannel, type ChannelEvent, type ChannelEventName, type ParsedChannelEvent, type WatchChannelParameters } from "./channel-events.js";
+export { Quay, type QuayFeePayer } from "./quay.js";
+export { CloseAuth } from "./close-auth.js";

@@ -1,6 +1,6 @@
 import { Method, z } from "mppx";
 import type { Challenge, Credential } from "mppx";
-import { DEFAULT_MAX_XDR_LENGTH, METHOD_NAME } from "./constants";
+import { DEFAULT_MAX_XDR_LENGTH, METHOD_NAME } from "./constants.js";
 
 /**
  * The `stellar/charge` and `stellar/channel` method definitions: challenge `request` and

@@ -1,5 +1,5 @@
 import { Receipt as MppxReceipt } from "mppx";
-import { METHOD_NAME } from "./constants";
+import { METHOD_NAME } from "./constants.js";
 
 /** Receipts of the stellar method: `{method: "stellar", reference, status: "success", timestamp, externalId?}`. */
 

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Receipt as MppxReceipt } from "mppx";
-import { isMppErrorCode, StellarMppConfigError, StellarMppError } from "./errors";
-import { Receipt } from "./receipt";
+import { isMppErrorCode, StellarMppConfigError, StellarMppError } from "./errors.js";
+import { Receipt } from "./receipt.js";
 
 /**
  * The client of Quay's relayer API (the MPP server side of RELAY mode). Every answer is mapped to a
@@ -15,7 +15,7 @@ export interface RelayConfig {
   /** Bearer key issued by Quay. */
   readonly apiKey: string;
   readonly fetch?: typeof globalThis.fetch;
-  /** Per-request deadline; default 30 s (a broadcast waits for the ledger). */
+  /** Per-request deadline; default 60 s (a broadcast or a close waits for the ledger, up to Quay's SETTLE_WAIT_SECONDS). */
   readonly timeoutMs?: number;
 }
 
@@ -66,7 +66,7 @@ export class RelayerClient {
     if (!base.pathname.endsWith("/")) base.pathname += "/";
     this.base = base;
     this.fetchFn = config.fetch ?? globalThis.fetch;
-    this.timeoutMs = config.timeoutMs ?? 30_000;
+    this.timeoutMs = config.timeoutMs ?? 60_000;
   }
 
   async chargeValidate(body: RelayCredentialBody): Promise<void> {
@@ -95,7 +95,22 @@ export class RelayerClient {
     return answer as RelayChannelState;
   }
 
-  /** Asks the relayer to close with the highest voucher it holds; `recipientAuth` is the recipient's signed SorobanAuthorizationEntry (base64). */
+  /** Registers a channel with the relayer (it reads the rest from the ledger); an already registered one is fine. */
+  async channelRegister(input: { address: string; network: string; commitmentKey: string }): Promise<void> {
+    try {
+      await this.post("mpp/channels", input);
+    } catch (error) {
+      if (error instanceof StellarMppError && error.reason === "already_registered") return;
+      throw error;
+    }
+  }
+
+  /**
+   * Asks the relayer to close with the highest voucher it holds and answers once the close
+   * transaction is final (its hash in `txHash`); a close still pending when the relayer's wait runs
+   * out is a StellarMppError `temporarily_unavailable` / `close_pending`, a failed one carries its reason.
+   * `recipientAuth` is the recipient's signed SorobanAuthorizationEntry (base64).
+   */
   async channelClose(channel: string, input: { recipientAuth?: string } = {}): Promise<Record<string, unknown>> {
     return this.post(`mpp/channels/${encodeURIComponent(channel)}/close`, input);
   }
@@ -130,7 +145,12 @@ export class RelayerClient {
     }
     if (!isRecord(json)) throw new StellarMppError("unknown", "relayer_bad_answer", `the relayer answered HTTP ${response.status} without JSON`);
     if (json.success === false) throw failureOf(json, response.status);
-    if (!response.ok) throw new StellarMppError("unknown", "relayer_rejected_request", `the relayer answered HTTP ${response.status}`);
+    if (!response.ok) {
+      // Quay's channel refusals: {error: <code>, message, reason?}; the payer cannot fix them.
+      const reason = typeof json.reason === "string" ? json.reason : typeof json.error === "string" ? json.error : "relayer_rejected_request";
+      const message = typeof json.message === "string" && json.message !== "" ? json.message.slice(0, 300) : `the relayer answered HTTP ${response.status}`;
+      throw new StellarMppError("unknown", reason, message);
+    }
     if (method === "POST" && json.success !== true) throw new StellarMppError("unknown", "relayer_bad_answer", "the relayer's answer has no success flag");
     return json;
   }

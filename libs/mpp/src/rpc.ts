@@ -1,6 +1,6 @@
 import { rpc } from "@stellar/stellar-sdk";
 import type { FeeBumpTransaction, Transaction } from "@stellar/stellar-sdk";
-import { StellarMppError } from "./errors";
+import { StellarMppError } from "./errors.js";
 
 /** The few RPC steps the method needs, with RPC outages turned into `temporarily_unavailable`. */
 

@@ -1,7 +1,7 @@
-import { charge as chargeClient } from "./client/charge";
-import { channel as channelClient } from "./client/channel";
-import { charge as chargeServer } from "./server/charge";
-import { channel as channelServer } from "./server/channel";
+import { charge as chargeClient } from "./client/charge.js";
+import { channel as channelClient } from "./client/channel.js";
+import { charge as chargeServer } from "./server/charge.js";
+import { channel as channelServer } from "./server/channel.js";
 
 /** The method constructors, shaped like stellar-mpp-sdk's `stellar.charge(...)` on each side. */
 export const Stellar = {

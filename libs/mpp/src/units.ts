@@ -1,6 +1,7 @@
+import { QuayMppError } from "./errors.js";
 /** Human amounts ("0.01") to token base units ("100000") and back, exactly (bigint, no floats). */
 
-export class AmountError extends Error {
+export class AmountError extends QuayMppError {
   override readonly name = "AmountError";
 }
 

@@ -1,5 +1,5 @@
 import { Asset, Keypair, Operation, TransactionBuilder } from "@stellar/stellar-sdk";
-import { and, eq, inArray, isNotNull, sql } from "drizzle-orm";
+import { and, eq, inArray, isNotNull, isNull, sql } from "drizzle-orm";
 import { schema, type Db } from "@quay/db";
 import { submitAndWait, type StellarNetwork } from "@quay/stellar";
 import { Vault } from "@quay/vault";
@@ -138,6 +138,18 @@ export const PoolAdmin = {
   },
 
   /** Public keys of every account of the network, whatever its state: none of them may ever pay. */
+  /** How many of the pool's accounts are enabled, and how many of those a worker holds right now. */
+  async occupancy(deps: Pick<PoolAdminDeps, "db" | "network">): Promise<{ size: number; leased: number }> {
+    const [row] = await deps.db
+      .select({
+        size: sql<number>`count(*)::int`,
+        leased: sql<number>`(count(*) filter (where ${channelAccounts.leaseExpiresAt} > now()))::int`,
+      })
+      .from(channelAccounts)
+      .where(and(eq(channelAccounts.network, deps.network.id), isNull(channelAccounts.disabledAt)));
+    return { size: row?.size ?? 0, leased: row?.leased ?? 0 };
+  },
+
   async addresses(deps: Pick<PoolAdminDeps, "db" | "network">): Promise<string[]> {
     const rows = await deps.db
       .select({ publicKey: channelAccounts.publicKey })

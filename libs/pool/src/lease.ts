@@ -3,6 +3,7 @@ import { Signer } from "@quay/stellar";
 import { and, eq, sql } from "drizzle-orm";
 import { preparedOnce, schema, type Db } from "@quay/db";
 import { Vault } from "@quay/vault";
+import { isFreeToLease, POOL_COUNT_COLUMNS, type PoolCounts } from "./census";
 
 const { channelAccounts } = schema;
 
@@ -20,6 +21,35 @@ const releaseLease = preparedOnce((db) =>
     .set({ leaseOwner: null, leaseExpiresAt: null, lastUsedAt: sql`now()`, nextSequence: sql`${sql.placeholder("nextSequence")}` })
     .where(and(eq(channelAccounts.id, sql.placeholder("id")), eq(channelAccounts.leaseOwner, sql.placeholder("token"))))
     .prepare("quay_release_lease"),
+);
+
+/**
+ * Every payment's lease: the network's free account used longest ago, taken in one statement. SKIP
+ * LOCKED lets concurrent leasers pass over a row another is taking, instead of queueing on it.
+ */
+const leaseOldestFree = preparedOnce((db) =>
+  db
+    .update(channelAccounts)
+    .set({ leaseOwner: sql`${sql.placeholder("token")}`, leaseExpiresAt: sql`now() + make_interval(secs => ${sql.placeholder("leaseSeconds")})` })
+    .where(
+      eq(
+        channelAccounts.id,
+        db
+          .select({ id: channelAccounts.id })
+          .from(channelAccounts)
+          .where(and(eq(channelAccounts.network, sql.placeholder("network")), isFreeToLease))
+          .orderBy(sql`${channelAccounts.lastUsedAt} asc nulls first`)
+          .limit(1)
+          .for("update", { skipLocked: true }),
+      ),
+    )
+    .returning({
+      id: channelAccounts.id,
+      publicKey: channelAccounts.publicKey,
+      secretEncrypted: channelAccounts.secretEncrypted,
+      nextSequence: channelAccounts.nextSequence,
+    })
+    .prepare("quay_lease_oldest_free"),
 );
 
 export class PoolExhaustedError extends Error {
@@ -111,22 +141,10 @@ export class ChannelLeases {
 
   async tryAcquire(network: string): Promise<LeasedAccount | undefined> {
     const token = randomUUID();
-    const rows = await this.db.execute<{ id: string; public_key: string; secret_encrypted: string; next_sequence: string | null }>(sql`
-      update ${channelAccounts}
-         set lease_owner = ${token}, lease_expires_at = now() + make_interval(secs => ${this.leaseMs / 1000})
-       where id = (
-         select id from ${channelAccounts}
-          where network = ${network} and disabled_at is null
-            and (lease_expires_at is null or lease_expires_at < now())
-          order by last_used_at asc nulls first
-          limit 1
-          for update skip locked)
-      returning id, public_key, secret_encrypted, next_sequence`);
-    const row = rows.rows[0];
+    const [row] = await leaseOldestFree(this.db).execute({ network, token, leaseSeconds: this.leaseMs / 1000 });
     if (!row) return undefined;
-    const signer = this.signerFor(row.public_key, row.secret_encrypted);
-    const nextSequence = row.next_sequence === null ? null : BigInt(row.next_sequence);
-    const leased: LeasedAccount = { id: row.id, network, publicKey: row.public_key, signer, token, nextSequence };
+    const signer = this.signerFor(row.publicKey, row.secretEncrypted);
+    const leased: LeasedAccount = { id: row.id, network, publicKey: row.publicKey, signer, token, nextSequence: row.nextSequence };
     this.keepAlive(leased);
     return leased;
   }
@@ -154,15 +172,8 @@ export class ChannelLeases {
     this.renewals.clear();
   }
 
-  async counts(network: string): Promise<{ free: number; leased: number; disabled: number }> {
-    const [row] = await this.db
-      .select({
-        free: sql<number>`count(*) filter (where disabled_at is null and (lease_expires_at is null or lease_expires_at < now()))::int`,
-        leased: sql<number>`count(*) filter (where disabled_at is null and lease_expires_at >= now())::int`,
-        disabled: sql<number>`count(*) filter (where disabled_at is not null)::int`,
-      })
-      .from(channelAccounts)
-      .where(eq(channelAccounts.network, network));
+  async counts(network: string): Promise<PoolCounts> {
+    const [row] = await this.db.select(POOL_COUNT_COLUMNS).from(channelAccounts).where(eq(channelAccounts.network, network));
     return row ?? { free: 0, leased: 0, disabled: 0 };
   }
 

@@ -7,7 +7,7 @@ import { z } from "zod";
  * worker died, re-reads the truth instead of trusting a stale copy.
  */
 export const QueueNames = {
-  /** x402 and MPP charge settlements: build, submit and confirm one payment. */
+  /** The settlement core: build, submit and confirm one submission (any kind). */
   settle: "settle",
   /** MPP: close one channel (job id = the channel id, so a channel has at most one close job). */
   mppClose: "mpp-close",
@@ -20,7 +20,11 @@ export const QueueNames = {
 export type QueueName = (typeof QueueNames)[keyof typeof QueueNames];
 
 export const JobSchemas = {
-  settle: z.object({ paymentId: z.uuid() }),
+  settle: z.union([
+    z.object({ submissionId: z.uuid() }),
+    // Jobs queued before submissions had their name.
+    z.object({ paymentId: z.uuid() }).transform(({ paymentId }) => ({ submissionId: paymentId })),
+  ]),
   "mpp-close": z.object({ channelId: z.uuid() }),
   "mpp-ttl": z.object({ network: z.string().optional() }),
   "mpp-events": z.object({ network: z.string().optional() }),
@@ -37,9 +41,12 @@ export interface QueueOptionsBase {
 export type QuayQueue<Q extends QueueName> = Queue<JobData<Q>, unknown, Q>;
 
 export function openQueue<Q extends QueueName>(name: Q, options: QueueOptionsBase): QuayQueue<Q> {
-  return new Queue<JobData<Q>, unknown, Q>(name, {
+  const queue = new Queue<JobData<Q>, unknown, Q>(name, {
     connection: options.connection,
     ...(options.prefix ? { prefix: options.prefix } : {}),
     defaultJobOptions: { removeOnComplete: { count: 10_000 }, removeOnFail: { count: 10_000 } },
   });
+  // A Redis outage surfaces in the calls that fail (and in /healthz); unlistened, BullMQ prints each reconnect error.
+  queue.on("error", () => {});
+  return queue;
 }

@@ -1,11 +1,25 @@
-import { Account, rpc, Transaction, xdr } from "@stellar/stellar-sdk";
+import { Account, FeeBumpTransaction, rpc, Transaction, TransactionBuilder, xdr } from "@stellar/stellar-sdk";
 import type { Db } from "@quay/db";
 import type { Logger } from "@quay/log";
 import type { Metrics } from "@quay/metrics";
 import type { ChannelLeases, LeasedAccount } from "@quay/pool";
-import { RpcUnavailableError, Submission, Tx, type SendAnswer, type SignedFeeBump, type SignedInner, type Signer, type StellarNetwork } from "@quay/stellar";
-import { bidCeiling, FeeOracle } from "./fees";
-import { isFinal, Records, type Attempt, type ConcludedAttempt, type FinalOutcome, type Payment } from "./records";
+import {
+  DEFAULT_RESOURCE_PAD_PERCENT,
+  Fees,
+  ResultCodes,
+  Envelopes,
+  Tx,
+  type SendAnswer,
+  type SignedFeeBump,
+  type SignedInner,
+  type Signer,
+  type StellarNetwork,
+  type Verdict,
+} from "@quay/stellar";
+import { Confirmer, type Confirmation, type Landed } from "./confirm";
+import { FeeOracle, MAX_LANDINGS_PER_SUBMISSION } from "./fees";
+import { LedgerTruth } from "./ledger-truth";
+import { isFinal, Records, type Attempt, type ConcludedAttempt, type FinalOutcome, type Submission } from "./records";
 import { ReusableSimulation } from "./reuse";
 
 export interface SettlementNetwork {
@@ -22,7 +36,11 @@ export interface EngineOptions {
   readonly pollMs?: number; // default: a tenth of the network's ledger close time, within 100..500 ms
   /** Added to simulation's resource fee, in percent. */
   readonly resourcePadPercent?: number;
-  /** Rebuilds (bad sequence, expiry) before a payment is given up as failed. */
+  /**
+   * Rebuilds for a refused transaction (bad sequence, refused resources) before a submission is given
+   * up as failed. Rebuilds after a transaction's time bounds passed unsent or unincluded are not
+   * counted: those go on while the payer's authorisation is valid.
+   */
   readonly maxRebuilds?: number;
   /** How many ledgers old verify's simulation may be for the first build to reuse it; 0 always simulates. */
   readonly reuseSimulationLedgers?: number;
@@ -37,41 +55,65 @@ export interface EngineDeps {
   readonly options?: EngineOptions;
 }
 
-/** Reasons a payment fails with, in the x402 vocabulary where it has one. */
+/** Reasons a submission fails with, in the x402 vocabulary where it has one. */
 export const SettleReasons = {
   simulationFailed: "invalid_exact_stellar_payload_simulation_failed",
   feeExceedsMaximum: "invalid_exact_stellar_payload_fee_exceeds_maximum",
   submissionFailed: "settle_exact_stellar_transaction_submission_failed",
   transactionFailed: "settle_exact_stellar_transaction_failed",
   unknownNetwork: "invalid_network",
+  /** A caller-signed transaction whose time bounds passed before it landed: it never will. */
+  expired: "transaction_expired",
+  /** Not a failure: the money may have moved, and the ledger can no longer say through which transaction. */
+  unresolved: "settlement_unresolved",
 } as const;
 
-type Confirmation =
-  | { readonly kind: "success"; readonly ledger: number; readonly feeCharged: bigint }
-  | { readonly kind: "failed"; readonly ledger: number; readonly feeCharged: bigint; readonly code: string }
-  | { readonly kind: "expired" };
+/** Ledgers a sent transaction may go unseen before it is offered again (stellar-core drops it after 4). */
+const EVICTION_LEDGERS = 5;
+/** Fresh simulations after a transaction failed on state that drifted since simulation. */
+const MAX_DRIFT_RETRIES = MAX_LANDINGS_PER_SUBMISSION - 1;
 
-/** Another run of the same payment has a live attempt (or finished it): this run must not send. */
+/**
+ * How long a submission that carries no authorisation with an expiration (Quay's own TTL bumps, a
+ * call without address credentials) is built again after refusals, from its acceptance.
+ */
+const UNBOUNDED_VALIDITY_SECONDS = 600;
+
+/** Ledgers a transaction of a call without an authorisation expiration may land in. */
+const SHORT_LIFETIME_LEDGERS = 10;
+
+/** Where a transaction is sent from: a leased channel account, or the caller's own account. */
+interface Carrier {
+  readonly channelAccount: string;
+  readonly lease?: LeasedAccount;
+  /** The caller's envelope, sent as it is (`as_is`): its bid is what its signer chose. */
+  readonly unmodified?: SignedFeeBump;
+}
+
+/** Another run of the same submission has a live attempt (or finished it): this run must not send. */
 class AttemptRefused extends Error {
   constructor() {
-    super("another attempt of this payment is live");
+    super("another attempt of this submission is live");
   }
 }
 
-/** A send that must be built again from a fresh sequence number. */
+/** A send that must be built again from a fresh sequence number (and a fresh simulation). */
 class Rebuild extends Error {
-  constructor(readonly cause_: string) {
+  constructor(
+    readonly cause_: string,
+    /** What the network last said of the transaction given up, for the submission's reason if it ends here. */
+    readonly lastRefusal?: string,
+  ) {
     super(cause_);
   }
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Settles one payment: the worker's job. Every step first reads what Postgres knows, so a job
+ * Settles one submission: the worker's job. Every step first reads what Postgres knows, so a job
  * run again after a crash at any line continues where the last run stopped:
  *
- * 1. Attempts already built (maybe sent) are confirmed first. One that landed ends the payment;
+ * 1. Attempts already built (maybe sent) are confirmed first. One that landed ends the submission;
  *    one is only given up once its time bounds have passed, when the network can no longer
  *    include it. So a second transaction is never sent while the first might still land.
  * 2. Otherwise a channel account is leased, the client's operation is rebuilt with that account
@@ -91,44 +133,67 @@ export class SettlementEngine {
   private readonly padPercent: number;
   private readonly maxRebuilds: number;
   private readonly reuseSimulationLedgers: number;
+  private readonly confirmer: Confirmer;
+  /** When each network's fund account was last refused for its pending fees (txInsufficientBalance). */
+  private readonly fundShortAt = new Map<string, number>();
 
   constructor(private readonly deps: EngineDeps) {
     const o = deps.options ?? {};
     this.txTimeoutSeconds = o.txTimeoutSeconds ?? 60;
     this.pollMs = o.pollMs;
-    this.padPercent = o.resourcePadPercent ?? 15;
+    this.padPercent = o.resourcePadPercent ?? DEFAULT_RESOURCE_PAD_PERCENT;
     this.maxRebuilds = o.maxRebuilds ?? 5;
     this.reuseSimulationLedgers = o.reuseSimulationLedgers ?? 12;
+    this.confirmer = new Confirmer({ db: deps.db, metrics: deps.metrics, logger: deps.logger, pollInterval: (network) => this.pollInterval(network) });
   }
 
-  async settle(paymentId: string): Promise<Payment> {
-    // Each turn re-reads Postgres: another run of this payment (a job retried while its first run
+  /**
+   * Whether the network's fund account was refused for its pending fees within the last minute: it
+   * is over-committed (its balance cannot cover every fee in flight), and submissions wait on it.
+   */
+  fundOvercommitted(network: string): boolean {
+    const at = this.fundShortAt.get(network);
+    return at !== undefined && Date.now() - at < 60_000;
+  }
+
+  async settle(submissionId: string): Promise<Submission> {
+    // Each turn re-reads Postgres: another run of this submission (a job retried while its first run
     // still lives, a recovery job) may have moved it on, and then this run confirms its attempt.
     for (;;) {
-      const payment = await Records.payment(this.deps.db, paymentId);
-      if (!payment) throw new Error(`payment ${paymentId} does not exist`);
-      if (isFinal(payment)) return payment;
-      const net = this.deps.networks.get(payment.network);
+      const submission = await Records.submission(this.deps.db, submissionId);
+      if (!submission) throw new Error(`submission ${submissionId} does not exist`);
+      if (isFinal(submission)) return submission;
+      const net = this.deps.networks.get(submission.network);
       if (!net) {
-        await this.finish(payment, { status: "failed", reason: SettleReasons.unknownNetwork });
-        return (await Records.payment(this.deps.db, paymentId))!;
+        await this.finish(submission, { status: "failed", reason: SettleReasons.unknownNetwork });
+        return (await Records.submission(this.deps.db, submissionId))!;
       }
 
-      // A queued payment has no attempt: the statement recording one also makes it submitting.
-      const open = payment.status === "queued" ? [] : await Records.openAttempts(this.deps.db, paymentId);
+      // A queued submission has no attempt: the statement recording one also makes it submitting.
+      const open = submission.status === "queued" ? [] : await Records.openAttempts(this.deps.db, submissionId);
       for (const attempt of open) {
-        const outcome = await this.confirm(net, attempt, { resend: true });
-        if (outcome.kind !== "expired") await this.conclude(payment, attempt, outcome);
-        else await Records.markAttempt(this.deps.db, attempt.id, "failed", "expired");
+        const outcome = await this.outcomeOf(net, submission, attempt, { resend: true });
+        if (outcome.kind === "unresolved") await this.finish(submission, { status: "unresolved", reason: SettleReasons.unresolved, txHash: attempt.txHash, channelAccount: attempt.channelAccount });
+        else if (outcome.kind === "expired" || outcome.kind === "evicted") await Records.markAttempt(this.deps.db, attempt.id, "failed", "expired");
+        else await this.conclude(net, submission, attempt, outcome);
       }
       if (open.length > 0) continue;
 
+      if (submission.mode !== "rebuild") {
+        const sent = await this.sendEnvelope(net, submission).catch((error: unknown) => {
+          if (error instanceof AttemptRefused) return undefined;
+          throw error;
+        });
+        if (sent) return sent;
+        continue;
+      }
+
       const leaseStarted = performance.now();
-      const lease = await this.deps.leases.acquire(payment.network);
+      const lease = await this.deps.leases.acquire(submission.network);
       this.stage(net, "lease_wait", leaseStarted);
-      let settled: Payment | undefined;
+      let settled: Submission | undefined;
       try {
-        settled = await this.submit(net, payment, lease);
+        settled = await this.submit(net, submission, lease, { first: submission.status === "queued" });
       } catch (error) {
         if (!(error instanceof AttemptRefused)) throw error;
       } finally {
@@ -139,31 +204,148 @@ export class SettlementEngine {
     }
   }
 
-  /** Settles the payment on the leased account; the final payment when this run made it final, else undefined. */
-  private async submit(net: SettlementNetwork, payment: Payment, lease: LeasedAccount): Promise<Payment | undefined> {
-    const clientTx = new Transaction(payment.clientTransaction, net.network.passphrase);
-    for (let rebuild = 0; rebuild <= this.maxRebuilds; rebuild++) {
-      const inner = await this.buildInner(net, payment, clientTx, lease, rebuild === 0);
+  /**
+   * Settles the submission on the leased account; the final submission when this run made it final, else
+   * undefined. A transaction that can no longer land is rebuilt (fresh sequence, fresh simulation)
+   * while the payer's authorisation is valid: only then is the submission given up. Every build after
+   * the submission's first first asks the ledger whether the payer's nonce is spent: a spent nonce
+   * means money moved, and is never followed by another transaction (`reconcile`).
+   */
+  private async submit(net: SettlementNetwork, submission: Submission, lease: LeasedAccount, options: { first: boolean }): Promise<Submission | undefined> {
+    const clientTx = new Transaction(submission.clientTransaction, net.network.passphrase);
+    let refusedRebuilds = 0;
+    for (let first = options.first; ; first = false) {
+      if (!first && (await LedgerTruth.nonceSpent(net.network, submission)) === true) return this.reconcile(net, submission);
+      const inner = await this.buildInner(net, submission, clientTx, lease, first);
       if (!inner) return undefined; // finished as failed while building
+      let rebuild: Rebuild;
       try {
-        return await this.sendWithBids(net, payment, lease, inner);
+        return await this.sendWithBids(net, submission, inner, { channelAccount: lease.publicKey, lease });
       } catch (error) {
         if (!(error instanceof Rebuild)) throw error;
-        this.deps.metrics.submissionRetries.inc({ network: net.network.id, cause: error.cause_ });
+        rebuild = error;
+      }
+      this.deps.metrics.submissionRetries.inc({ network: net.network.id, cause: rebuild.cause_ });
+      const counted = rebuild.cause_ !== "expired" && rebuild.cause_ !== "evicted" && rebuild.cause_ !== "apply_drift";
+      const givenUp =
+        counted && ++refusedRebuilds > this.maxRebuilds
+          ? "too many rebuilds"
+          : (await this.stillValid(net, submission))
+            ? undefined
+            : "the payer's authorisation has expired";
+      if (givenUp) {
+        if ((await LedgerTruth.nonceSpent(net.network, submission)) === true) return this.reconcile(net, submission);
+        this.deps.logger.warn({ submissionId: submission.id, cause: rebuild.cause_, lastRefusal: rebuild.lastRefusal }, `submission given up: ${givenUp}`);
+        const reason = rebuild.lastRefusal === "txInsufficientFee" ? SettleReasons.feeExceedsMaximum : SettleReasons.submissionFailed;
+        return this.finish(submission, { status: "failed", reason, channelAccount: lease.publicKey, feeChargedStroops: await this.landedFees(submission) });
       }
     }
-    return this.finish(payment, { status: "failed", reason: SettleReasons.submissionFailed, channelAccount: lease.publicKey });
+  }
+
+  /**
+   * The payer's nonce is spent while none of Quay's attempts is known to have spent it: each one is
+   * looked up again, and one that landed ends the submission as it ended; otherwise the money moved
+   * through a transaction Quay cannot find, and the submission is left to an operator (`unresolved`),
+   * never failed and never built again.
+   */
+  private async reconcile(net: SettlementNetwork, submission: Submission): Promise<Submission | undefined> {
+    for (const attempt of (await Records.attemptsOf(this.deps.db, submission.id)).reverse()) {
+      const landed = await this.confirmer.confirm(net.network, attempt).then(
+        (c) => (c.kind === "success" || c.kind === "failed" ? c : undefined),
+        () => undefined,
+      );
+      if (landed?.kind === "success") {
+        const done = await this.conclude(net, submission, attempt, landed);
+        if (done !== "retry") return done;
+      }
+    }
+    this.deps.logger.error({ submissionId: submission.id }, "the payer's authorisation is spent by a transaction Quay cannot find: left to reconcile");
+    return this.finish(submission, { status: "unresolved", reason: SettleReasons.unresolved });
+  }
+
+  /** The fees the ledger charged for the submission's attempts that landed so far; undefined when none did. */
+  private async landedFees(submission: Submission): Promise<bigint | undefined> {
+    const landed = (await Records.attemptsOf(this.deps.db, submission.id)).filter((a) => a.feeChargedStroops !== null);
+    return landed.length === 0 ? undefined : landed.reduce((sum, a) => sum + a.feeChargedStroops!, 0n);
+  }
+
+  /**
+   * What one recorded attempt came to. When the RPC's history no longer reaches it, the ledger
+   * decides: its sequence unspent (and its time bounds passed) means it never landed; spent, the
+   * payer's nonce tells success (spent) from failure (unspent, while the ledger can still tell).
+   * Inferred outcomes carry the most the attempt could have cost as their fee.
+   */
+  private async outcomeOf(
+    net: SettlementNetwork,
+    submission: Submission,
+    attempt: Attempt,
+    options: Parameters<Confirmer["confirm"]>[2],
+  ): Promise<Exclude<Confirmation, { kind: "unknown" }> | { readonly kind: "unresolved" }> {
+    const confirmed = await this.confirmer.confirm(net.network, attempt, options);
+    if (confirmed.kind !== "unknown") return confirmed;
+    const { network } = net;
+    // Its sequence unspent and its time bounds passed: it never landed, and never will.
+    if (!(await LedgerTruth.sequenceUsed(network, attempt))) return { kind: "expired" };
+    const spent = await LedgerTruth.nonceSpent(network, submission);
+    this.deps.metrics.settleInferred.inc({ network: network.id, outcome: spent === undefined ? "unresolved" : spent ? "success" : "unspent" });
+    if (spent === undefined) return { kind: "unresolved" };
+    // Spent: this submission's signed transfer happened (the nonce binds it), through this attempt,
+    // whose sequence is spent. Unspent: nothing moved; if this attempt landed it failed, or another
+    // submission's attempt built on the same sequence took it. Either way its fee is not known, and
+    // the submission may be built again while its authorisation lasts (as after a drift).
+    if (!spent && (await Records.sequenceShared(this.deps.db, attempt))) return { kind: "expired" };
+    const fee = maxFeeOf(attempt.envelope, network.passphrase);
+    return spent
+      ? { kind: "success", ledger: 0, feeCharged: fee }
+      : { kind: "failed", ledger: 0, feeCharged: fee, code: "inferred_from_ledger", drift: true };
+  }
+
+  /**
+   * Whether a transaction sent now can still do the submission's work: the next ledger is within
+   * its authorisation's expiration; for a caller-signed transaction, its time bounds have not
+   * passed; for a call without either, it was accepted less than UNBOUNDED_VALIDITY_SECONDS ago.
+   */
+  private async stillValid(net: SettlementNetwork, submission: Submission): Promise<boolean> {
+    if (submission.signatureExpirationLedger !== null) return (await net.network.latestLedger({ maxAgeMs: 0 })) < submission.signatureExpirationLedger;
+    const now = Date.now() / 1000;
+    if (submission.mode !== "rebuild") return now <= Envelopes.signed(callerTransaction(submission, net).transaction).maxTime;
+    return now < submission.createdAt.getTime() / 1000 + UNBOUNDED_VALIDITY_SECONDS;
+  }
+
+  /**
+   * A caller-signed transaction, fee-bumped from the fund account (`fee_bump`) or sent as it is
+   * (`as_is`). It cannot be built again: a refusal it cannot outwait, or its time bounds passing,
+   * ends it as failed.
+   */
+  private async sendEnvelope(net: SettlementNetwork, submission: Submission): Promise<Submission | undefined> {
+    const { envelope, transaction: clientTx } = callerTransaction(submission, net);
+    const inner = Envelopes.signed(clientTx);
+    const unmodified =
+      submission.mode === "as_is" ? { hash: envelope.hash().toString("hex"), envelope: submission.clientTransaction, fee: BigInt(envelope.fee) } : undefined;
+    try {
+      return await this.sendWithBids(net, submission, inner, { channelAccount: clientTx.source, ...(unmodified ? { unmodified } : {}) });
+    } catch (error) {
+      if (!(error instanceof Rebuild)) throw error;
+      this.deps.logger.warn({ submissionId: submission.id, cause: error.cause_, lastRefusal: error.lastRefusal }, "caller-signed transaction given up");
+      const reason =
+        error.cause_ === "expired" || error.cause_ === "auth_expired"
+          ? SettleReasons.expired
+          : error.lastRefusal === "txInsufficientFee"
+            ? SettleReasons.feeExceedsMaximum
+            : SettleReasons.submissionFailed;
+      return this.finish(submission, { status: "failed", reason, channelAccount: clientTx.source, feeChargedStroops: await this.landedFees(submission) });
+    }
   }
 
   /**
    * The inner transaction on the leased account, with resources, signed; undefined when the
-   * payment failed. A first build takes the account's sequence from its last transaction and
+   * submission failed. A first build takes the account's sequence from its last transaction and
    * the resources from verify's simulation when they are known and fresh; a rebuild (after a bad
    * sequence or expiry) reads the ledger and simulates again.
    */
   private async buildInner(
     net: SettlementNetwork,
-    payment: Payment,
+    submission: Submission,
     clientTx: Transaction,
     lease: LeasedAccount,
     first: boolean,
@@ -171,14 +353,14 @@ export class SettlementEngine {
     const { network } = net;
     const knownSequence = first && lease.nextSequence !== null;
     const sequence = knownSequence ? (lease.nextSequence! - 1n).toString() : (await network.account(lease.publicKey)).sequenceNumber();
-    const maxTime = Math.floor(Date.now() / 1000) + this.txTimeoutSeconds;
-    const reused = first ? ReusableSimulation.fresh(payment, await network.latestLedger(), this.reuseSimulationLedgers) : undefined;
+    const maxTime = Math.floor(Date.now() / 1000) + (await this.txLifetime(network, submission));
+    const reused = first ? ReusableSimulation.fresh(submission, await network.latestLedger(), this.reuseSimulationLedgers) : undefined;
     this.deps.metrics.settleBuilds.inc({
       network: network.id,
       sequence: knownSequence ? "known" : "read",
       resources: reused ? "reused" : "simulated",
     });
-    const resources = reused ?? (await this.simulate(net, payment, clientTx, lease, sequence, maxTime));
+    const resources = reused ?? (await this.simulate(net, submission, clientTx, lease, sequence, maxTime));
     if (!resources) return undefined;
     const inner = Tx.rebuild({
       clientTx,
@@ -187,13 +369,23 @@ export class SettlementEngine {
       maxTime,
       sorobanData: Tx.padResources(resources.transactionData, resources.minResourceFee, this.padPercent),
     });
-    return Submission.signInner(inner, lease.signer, network.passphrase);
+    return Envelopes.signInner(inner, lease.signer, network.passphrase);
   }
 
-  /** Simulates the rebuilt transaction; undefined (and the payment failed) when it does not simulate. */
+  /**
+   * How long a transaction built now may land. A call without an authorisation to keep (Quay's
+   * own TTL bumps) is due soon and costs little to build again, so its transactions live a few
+   * ledgers: one lost with a killed worker is known not to have landed, and replaced, quickly.
+   */
+  private async txLifetime(network: StellarNetwork, submission: Submission): Promise<number> {
+    if (submission.signatureExpirationLedger !== null) return this.txTimeoutSeconds;
+    return Math.min(this.txTimeoutSeconds, Math.max(1, Math.ceil(SHORT_LIFETIME_LEDGERS * (await network.ledgerCloseSeconds()))));
+  }
+
+  /** Simulates the rebuilt transaction; undefined (and the submission failed) when it does not simulate. */
   private async simulate(
     net: SettlementNetwork,
-    payment: Payment,
+    submission: Submission,
     clientTx: Transaction,
     lease: LeasedAccount,
     sequence: string,
@@ -206,31 +398,50 @@ export class SettlementEngine {
     this.stage(net, "simulate", simStarted);
     if (!rpc.Api.isSimulationSuccess(sim)) {
       const detail = rpc.Api.isSimulationError(sim) ? sim.error : "simulation needs a restore";
-      await this.finish(payment, { status: "failed", reason: SettleReasons.simulationFailed, channelAccount: lease.publicKey });
-      this.deps.logger.warn({ paymentId: payment.id, detail }, "rebuilt transaction failed simulation");
+      this.deps.logger.warn({ submissionId: submission.id, detail }, "rebuilt transaction failed simulation");
+      // A spent nonce fails simulation too: then the money moved, and the submission is no failure.
+      if ((await LedgerTruth.nonceSpent(network, submission)) === true) await this.reconcile(net, submission);
+      else await this.finish(submission, { status: "failed", reason: SettleReasons.simulationFailed, channelAccount: lease.publicKey, feeChargedStroops: await this.landedFees(submission) });
       return undefined;
     }
     return { transactionData: sim.transactionData.build(), minResourceFee: BigInt(sim.minResourceFee) };
   }
 
   /**
-   * Sends the inner tx in fee bumps until one is accepted and confirmed. Throws Rebuild when the
-   * inner tx itself can no longer land (bad sequence, expired).
+   * Sends the inner tx in fee bumps until one is accepted and confirmed. Every refusal is judged by
+   * `ResultCodes.verdict`: a higher bid, the same envelope again a ledger later (its attempt stays
+   * recorded meanwhile), or a Rebuild when the inner tx itself can no longer land (bad sequence,
+   * refused resources, its time bounds passed). Only a refusal that can never succeed ends the submission.
    */
-  private async sendWithBids(net: SettlementNetwork, payment: Payment, lease: LeasedAccount, inner: SignedInner): Promise<Payment | undefined> {
+  private async sendWithBids(net: SettlementNetwork, submission: Submission, inner: SignedInner, carrier: Carrier): Promise<Submission | undefined> {
     const { network } = net;
-    const ceiling = bidCeiling(net.maxFeeStroops, inner.resourceFee, inner.operationCount);
+    // Sent as it is, the caller's transaction bids what its signer chose: "rebid" can only wait.
+    const { unmodified } = carrier;
+    const ceiling = unmodified ? unmodified.fee : Fees.bidCeiling(net.maxFeeStroops, inner.resourceFee, inner.operationCount);
     if (ceiling === undefined) {
-      return this.finish(payment, { status: "failed", reason: SettleReasons.feeExceedsMaximum, channelAccount: lease.publicKey });
+      return this.finish(submission, { status: "failed", reason: SettleReasons.feeExceedsMaximum, channelAccount: carrier.channelAccount });
     }
     const maxTime = inner.maxTime;
-    let bid = min(await this.oracle(network).bid(), ceiling);
+    let bid = unmodified ? unmodified.fee : min(Fees.bidPerOperation(await this.oracle(network).bid(), inner.operationCount), ceiling);
+    // The attempt on offer: refused sends of the same envelope keep it; a new bid supersedes it.
+    let attempt: Attempt | undefined;
+    let refusal: string | undefined;
+    let lastCode: string | undefined;
+    const giveUpAttempt = async () => {
+      if (attempt) await Records.markAttempt(this.deps.db, attempt.id, "rejected", refusal);
+    };
 
     for (;;) {
-      if (Date.now() / 1000 > maxTime) throw new Rebuild("expired");
-      const bump = Submission.feeBump(inner, net.fund, bid, network.passphrase);
-      const attempt = await this.record(payment, lease, inner, bump, bid, maxTime);
-      if (!attempt) throw new AttemptRefused();
+      if (Date.now() / 1000 > maxTime) {
+        await giveUpAttempt();
+        throw new Rebuild("expired", lastCode);
+      }
+      const bump = unmodified ?? Envelopes.feeBump(inner, net.fund, bid, network.passphrase);
+      if (attempt?.txHash !== bump.hash) {
+        await giveUpAttempt();
+        attempt = await this.record(submission, carrier, inner, bump, bid, maxTime);
+        if (!attempt) throw new AttemptRefused();
+      }
 
       const sendStarted = performance.now();
       const sent = await network.send(attempt.envelope);
@@ -239,54 +450,94 @@ export class SettlementEngine {
       if (sent.status === "PENDING" || sent.status === "DUPLICATE") {
         await Records.markSent(this.deps.db, attempt.id);
         const confirmStarted = performance.now();
-        const outcome = await this.confirm(net, attempt, { sentAtLedger: sent.latestLedger });
+        const outcome = await this.outcomeOf(net, submission, attempt, { sentAtLedger: sent.latestLedger, evictAfterLedgers: EVICTION_LEDGERS });
         this.stage(net, "confirm", confirmStarted);
-        if (outcome.kind === "expired") {
-          await Records.markAttempt(this.deps.db, attempt.id, "failed", "expired");
-          throw new Rebuild("expired");
+        switch (outcome.kind) {
+          case "expired":
+            await Records.markAttempt(this.deps.db, attempt.id, "failed", "expired");
+            throw new Rebuild("expired", lastCode);
+          case "evicted":
+            // Dropped by the network and banned: the same inner transaction in a fee bump bidding more
+            // is another hash, and can land at most once with it (one sequence number).
+            await Records.markAttempt(this.deps.db, attempt.id, "rejected", "evicted");
+            if (bid >= ceiling) throw new Rebuild("evicted", lastCode);
+            bid = min(bid * 2n, ceiling);
+            continue;
+          case "unresolved":
+            return this.finish(submission, { status: "unresolved", reason: SettleReasons.unresolved, txHash: attempt.txHash, channelAccount: attempt.channelAccount });
+        }
+        if (outcome.kind === "failed" && outcome.drift) {
+          // Decided before the account is let go: a retry builds on it (its sequence is spent).
+          const concluded = await this.conclude(net, submission, attempt, outcome);
+          if (concluded === "retry") throw new Rebuild("apply_drift", outcome.code);
+          if (carrier.lease) await this.deps.leases.release(carrier.lease, { nextSequence: BigInt(inner.sequence) + 1n });
+          return concluded;
         }
         // In a ledger, success or not, the inner transaction used its sequence number, and the
-        // account is free for the next payment now: recording the outcome need not hold it (a
+        // account is free for the next submission now: recording the outcome need not hold it (a
         // crash before that is recovered from the attempt row, like any other).
-        await this.deps.leases.release(lease, { nextSequence: BigInt(inner.sequence) + 1n });
-        return this.conclude(payment, attempt, outcome);
+        if (carrier.lease) await this.deps.leases.release(carrier.lease, { nextSequence: BigInt(inner.sequence) + 1n });
+        const concluded = await this.conclude(net, submission, attempt, outcome);
+        return concluded === "retry" ? undefined : concluded;
       }
 
-      const code = errorCode(sent);
-      await Records.markAttempt(this.deps.db, attempt.id, "rejected", `${sent.status}${code ? `:${code}` : ""}`);
-      if (sent.status === "TRY_AGAIN_LATER") {
-        this.deps.metrics.submissionRetries.inc({ network: network.id, cause: "try_again_later" });
-        // Replacing a pending transaction takes a 10x bid; below the cap, bid that, else wait a ledger.
-        if (bid < ceiling) bid = min(bid * 10n, ceiling);
-        else await sleep((await this.pollInterval(network)) * 2);
+      const code = refusedCode(sent);
+      refusal = sent.status === "ERROR" ? `ERROR:${code}` : code;
+      lastCode = code;
+      const verdict: Verdict =
+        sent.status === "TRY_AGAIN_LATER"
+          ? bid < ceiling
+            ? "rebid"
+            : "wait"
+          : sent.refusal
+            ? ResultCodes.verdict(sent.refusal)
+            : "final";
+      if (verdict === "rebid" || verdict === "wait") this.deps.metrics.submissionRetries.inc({ network: network.id, cause: retryCause(code, verdict) });
+      if (code === "txInsufficientBalance") this.fundShortAt.set(network.id, Date.now());
+      if (verdict === "rebid" && bid < ceiling) {
+        // Replacing a pending transaction takes a 10x bid; an insufficient fee, twice the last.
+        bid = min(sent.status === "TRY_AGAIN_LATER" ? bid * 10n : bid * 2n, ceiling);
         continue;
       }
-      if (code === "txInsufficientFee") {
-        this.deps.metrics.submissionRetries.inc({ network: network.id, cause: "insufficient_fee" });
-        if (bid >= ceiling) {
-          return this.finish(payment, { status: "failed", reason: SettleReasons.feeExceedsMaximum, channelAccount: lease.publicKey });
-        }
-        bid = min(bid * 2n, ceiling);
-        continue;
+      switch (verdict) {
+        case "rebid": // at the cap: the network's price may fall back within it, as a surge passes
+        case "wait":
+          if (await this.waitALedger(net, submission, sent)) continue;
+          await giveUpAttempt();
+          throw new Rebuild("auth_expired", code);
+        case "rebuild":
+        case "resimulate":
+          await giveUpAttempt();
+          throw new Rebuild(rebuildCause(code, verdict), code);
+        case "final":
+          await giveUpAttempt();
+          this.deps.logger.warn({ submissionId: submission.id, status: sent.status, code }, "transaction refused for good");
+          return this.finish(submission, { status: "failed", reason: SettleReasons.submissionFailed, channelAccount: carrier.channelAccount });
       }
-      if (code === "txBadSeq") throw new Rebuild("bad_sequence");
-      if (code === "txTooLate") throw new Rebuild("expired");
-      this.deps.logger.warn({ paymentId: payment.id, status: sent.status, code }, "transaction refused");
-      return this.finish(payment, { status: "failed", reason: SettleReasons.submissionFailed, channelAccount: lease.publicKey });
     }
   }
 
+  /**
+   * Before the same envelope is offered again: a ledger later, and only while the payer's
+   * authorisation can still be consumed (a transaction included after it expires fails, and costs
+   * its fee). False when it can no longer be.
+   */
+  private async waitALedger(net: SettlementNetwork, submission: Submission, sent: SendAnswer): Promise<boolean> {
+    await net.network.ledgerAfter(sent.latestLedger, await this.pollInterval(net.network));
+    return this.stillValid(net, submission);
+  }
+
   private async record(
-    payment: Payment,
-    lease: LeasedAccount,
+    submission: Submission,
+    carrier: Carrier,
     inner: SignedInner,
     bump: SignedFeeBump,
     bid: bigint,
     maxTime: number,
   ): Promise<Attempt | undefined> {
     return Records.recordBuilt(this.deps.db, {
-      paymentId: payment.id,
-      channelAccount: lease.publicKey,
+      submissionId: submission.id,
+      channelAccount: carrier.channelAccount,
       sequence: inner.sequence,
       txHash: bump.hash,
       innerTxHash: inner.hash,
@@ -297,36 +548,7 @@ export class SettlementEngine {
   }
 
   /**
-   * Polls an attempt until it is in a ledger, or until the RPC has seen a ledger close after its
-   * time bounds without it: only then is it known never to land (the RPC's ledger clock, not this
-   * machine's, decides, so a lagging RPC or a paused network never makes a live transaction look
-   * dead). With `resend`, an attempt found in flight (a crashed run's) is sent again once: the same
-   * envelope, so it can land at most once, and one recorded but never sent lands without waiting.
-   */
-  private async confirm(net: SettlementNetwork, attempt: Attempt, options: { resend?: boolean; sentAtLedger?: number } = {}): Promise<Confirmation> {
-    const { network } = net;
-    let resend = options.resend === true && attempt.status !== "succeeded";
-    // Just sent: it cannot be in a ledger the RPC already had when it answered the send.
-    if (options.sentAtLedger !== undefined) await network.ledgerAfter(options.sentAtLedger, await this.pollInterval(network));
-    for (;;) {
-      // Raw: the parsed answer decodes the envelope and metadata too, and only the result is needed.
-      const got = await network.transaction(attempt.txHash);
-      if (got.status !== rpc.Api.GetTransactionStatus.NOT_FOUND) {
-        const outcome = concluded(got);
-        if (outcome) return outcome;
-      }
-      if (Number(got.latestLedgerCloseTime) > attempt.maxTime) return { kind: "expired" };
-      if (resend) {
-        resend = false;
-        await this.resend(net, attempt);
-      }
-      // Not in a ledger the RPC has: ask again only once a newer one closed.
-      await network.ledgerAfter(got.latestLedger, await this.pollInterval(network));
-    }
-  }
-
-  /**
-   * How often to ask for an outcome. A channel account is free for its next payment only once its
+   * How often to ask for an outcome. A channel account is free for its next submission only once its
    * transaction is seen in a ledger, so on fast networks slow polling leaves ledgers unused.
    */
   private async pollInterval(network: StellarNetwork): Promise<number> {
@@ -334,40 +556,52 @@ export class SettlementEngine {
     return Math.min(500, Math.max(100, Math.round((await network.ledgerCloseSeconds()) * 100)));
   }
 
-  private async resend(net: SettlementNetwork, attempt: Attempt): Promise<void> {
-    const { network } = net;
-    try {
-      const sent = await network.send(attempt.envelope);
-      if (sent.status === "PENDING" || sent.status === "DUPLICATE") await Records.markSent(this.deps.db, attempt.id);
-      this.deps.metrics.submissionRetries.inc({ network: network.id, cause: "resumed" });
-    } catch (error) {
-      if (error instanceof RpcUnavailableError) throw error;
-      // Best effort: whatever the answer, polling to the time bounds decides the attempt's fate.
-      this.deps.logger.warn({ attemptId: attempt.id, err: error }, "resending a resumed attempt failed");
+  /**
+   * Ends the submission with an attempt that landed, unless it failed on state that drifted since
+   * simulation and may be tried once more (its authorisation valid, its nonce unspent): then only
+   * the attempt ends, with its fee, and the submission is built again ("retry"). A submission's fee is
+   * the sum of what the ledger charged for each of its attempts that landed.
+   */
+  private async conclude(net: SettlementNetwork, submission: Submission, attempt: Attempt, landed: Landed): Promise<Submission | undefined | "retry"> {
+    const earlier = (await Records.attemptsOf(this.deps.db, submission.id)).filter((a) => a.id !== attempt.id);
+    if (landed.kind === "failed" && landed.drift) {
+      const retried = earlier.filter((a) => a.status === "failed" && a.feeChargedStroops !== null).length;
+      if (retried < MAX_DRIFT_RETRIES && (await this.stillValid(net, submission)) && (await LedgerTruth.nonceSpent(net.network, submission)) === false) {
+        await Records.markAttempt(this.deps.db, attempt.id, "failed", landed.code, undefined, landed.feeCharged);
+        this.deps.metrics.submissionRetries.inc({ network: net.network.id, cause: "apply_drift" });
+        return "retry";
+      }
     }
-  }
-
-  private async conclude(payment: Payment, attempt: Attempt, outcome: Exclude<Confirmation, { kind: "expired" }>): Promise<Payment | undefined> {
-    const succeeded = outcome.kind === "success";
+    const succeeded = landed.kind === "success";
+    const fee = earlier.reduce((sum, a) => sum + (a.feeChargedStroops ?? 0n), landed.feeCharged);
     return this.finish(
-      payment,
+      submission,
       {
         status: succeeded ? "succeeded" : "failed",
         ...(succeeded ? {} : { reason: SettleReasons.transactionFailed }),
         txHash: attempt.txHash,
-        ledger: outcome.ledger,
-        feeChargedStroops: outcome.feeCharged,
+        ...(landed.ledger > 0 ? { ledger: landed.ledger } : {}),
+        feeChargedStroops: fee,
         channelAccount: attempt.channelAccount,
       },
-      { id: attempt.id, status: succeeded ? "succeeded" : "failed", ...(outcome.kind === "failed" ? { reason: outcome.code } : {}) },
+      { id: attempt.id, status: succeeded ? "succeeded" : "failed", feeChargedStroops: landed.feeCharged, ...(landed.kind === "failed" ? { reason: landed.code } : {}) },
     );
   }
 
-  /** Makes the payment final; the final payment when this call did, undefined when another run had. */
-  private async finish(payment: Payment, outcome: FinalOutcome, concluded?: ConcludedAttempt): Promise<Payment | undefined> {
-    const final = await Records.finalize(this.deps.db, payment, outcome, concluded);
-    if (final && outcome.feeChargedStroops) {
-      this.deps.metrics.feesSpent.inc({ network: payment.network, tenant: payment.apiKeyId ? "keyed" : "anonymous" }, Number(outcome.feeChargedStroops));
+  /**
+   * Makes the submission final; the final submission when this call did, undefined when another
+   * run had. A transaction sent as it is (`as_is`) was paid for by its signer: its fee is recorded
+   * on its attempt, never charged to the key or counted as Quay's.
+   */
+  private async finish(submission: Submission, outcome: FinalOutcome, concluded?: ConcludedAttempt): Promise<Submission | undefined> {
+    const charged = submission.mode === "as_is" ? { ...outcome, feeChargedStroops: undefined } : outcome;
+    const final = await Records.finalize(this.deps.db, submission, charged, concluded);
+    if (!final) return final;
+    const labels = { network: submission.network, kind: submission.kind };
+    this.deps.metrics.submissionOutcomes.inc({ ...labels, outcome: outcome.status });
+    if (outcome.status === "unresolved") this.deps.metrics.settleUnresolved.inc(labels);
+    if (charged.feeChargedStroops) {
+      this.deps.metrics.feesSpent.inc({ ...labels, tenant: submission.apiKeyId ? "keyed" : "anonymous" }, Number(charged.feeChargedStroops));
     }
     return final;
   }
@@ -386,26 +620,39 @@ export class SettlementEngine {
   }
 }
 
+/** The caller's envelope as the submission holds it, and its transaction (a fee bump's inner one). */
+function callerTransaction(submission: Submission, net: SettlementNetwork): { envelope: Transaction | FeeBumpTransaction; transaction: Transaction } {
+  const envelope = TransactionBuilder.fromXDR(submission.clientTransaction, net.network.passphrase);
+  return { envelope, transaction: envelope instanceof FeeBumpTransaction ? envelope.innerTransaction : envelope };
+}
+
 function min(a: bigint, b: bigint): bigint {
   return a < b ? a : b;
 }
 
-/** A transaction's outcome from its raw getTransaction answer; undefined while it is not in a ledger. */
-function concluded(got: rpc.Api.RawGetTransactionResponse): Exclude<Confirmation, { kind: "expired" }> | undefined {
-  if (got.ledger === undefined || got.resultXdr === undefined) return undefined;
-  const resultXdr = xdr.TransactionResult.fromXDR(got.resultXdr, "base64");
-  const feeCharged = BigInt(resultXdr.feeCharged().toString());
-  if (got.status === rpc.Api.GetTransactionStatus.SUCCESS) return { kind: "success", ledger: got.ledger, feeCharged };
-  const result = resultXdr.result();
-  const inner = result.switch().name === "txFeeBumpInnerFailed" ? result.innerResultPair().result().result().switch().name : undefined;
-  return { kind: "failed", ledger: got.ledger, feeCharged, code: inner ?? result.switch().name };
+/** The most an attempt's fee bump can have cost: its fee field (what the ledger charges is at most that). */
+function maxFeeOf(envelope: string, passphrase: string): bigint {
+  return BigInt(TransactionBuilder.fromXDR(envelope, passphrase).fee);
 }
 
-function errorCode(sent: SendAnswer): string | undefined {
-  const result = sent.errorResult?.result();
-  if (!result) return undefined;
-  const outer = result.switch().name;
-  if (outer === "txFeeBumpInnerFailed") return result.innerResultPair().result().result().switch().name;
-  return outer;
+/** What the network answered a send with, as an attempt's reason: the status, and the deciding code of an ERROR. */
+function refusedCode(sent: SendAnswer): string {
+  return sent.status === "ERROR" && sent.refusal ? ResultCodes.deciding(sent.refusal) : sent.status;
 }
 
+/** The `cause` label of a resubmission after a refusal: a bounded set. */
+function retryCause(code: string, verdict: Verdict): string {
+  if (code === "TRY_AGAIN_LATER") return "try_again_later";
+  if (code === "txInsufficientFee") return "insufficient_fee";
+  if (code === "txInternalError") return "internal_error";
+  if (code === "txInsufficientBalance") return "fund_insufficient_balance";
+  return verdict === "wait" ? "wait" : "rebuild";
+}
+
+/** The `cause` label (and Rebuild cause) of a refusal that needs a new inner transaction. */
+function rebuildCause(code: string, verdict: Verdict): string {
+  if (verdict === "resimulate") return "resources_refused";
+  if (code === "txTooLate") return "expired";
+  if (code === "txNoAccount") return "no_account";
+  return "bad_sequence";
+}

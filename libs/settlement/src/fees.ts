@@ -1,12 +1,21 @@
-import type { StellarNetwork } from "@quay/stellar";
-
-/** The network's minimum inclusion fee per operation. */
-export const MIN_INCLUSION_FEE = 100n;
+import { MIN_INCLUSION_FEE, type StellarNetwork } from "@quay/stellar";
 
 /**
- * The inclusion fee to bid per operation: the 90th percentile of what Soroban transactions paid
- * in recent ledgers, never below the minimum. Cached briefly: fee stats move per ledger, not per
- * payment.
+ * How many of a submission's transactions may reach a ledger (each charged its fee): the first, and
+ * one more after it failed on state that drifted since simulation.
+ */
+export const MAX_LANDINGS_PER_SUBMISSION = 2;
+
+/** The most a submission may cost in fees, for a network whose one transaction costs at most `maxFeeStroops`: what a budget reserves. */
+export function worstCaseFee(maxFeeStroops: bigint): bigint {
+  return maxFeeStroops * BigInt(MAX_LANDINGS_PER_SUBMISSION);
+}
+
+/**
+ * The inclusion fee a transaction should pay: the 90th percentile of what Soroban transactions paid
+ * for inclusion in recent ledgers (stellar-rpc states it per transaction), never below the
+ * minimum. The engine spreads it over the fee bump's operations (`Fees.bidPerOperation`). Cached
+ * briefly: fee stats move per ledger, not per submission.
  */
 export class FeeOracle {
   private cached: { value: bigint; until: number } | undefined;
@@ -20,7 +29,7 @@ export class FeeOracle {
   async bid(): Promise<bigint> {
     if (this.cached && this.cached.until > Date.now()) return this.cached.value;
     this.inFlight ??= this.network
-      .call("getFeeStats", () => this.network.rpc.getFeeStats())
+      .getFeeStats()
       .then((stats) => {
         const p90 = BigInt(stats.sorobanInclusionFee.p90 || "0");
         const value = p90 > MIN_INCLUSION_FEE ? p90 : MIN_INCLUSION_FEE;
@@ -32,14 +41,4 @@ export class FeeOracle {
       });
     return this.inFlight;
   }
-}
-
-/**
- * The highest bid per operation a fee bump may carry so that its total (bid × (ops + 1) +
- * resource fee) stays within the operator's cap; undefined when the resource fee alone breaks it.
- */
-export function bidCeiling(maxFeeStroops: bigint, resourceFee: bigint, innerOps: number): bigint | undefined {
-  const room = maxFeeStroops - resourceFee;
-  const ceiling = room / BigInt(innerOps + 1);
-  return ceiling >= MIN_INCLUSION_FEE ? ceiling : undefined;
 }

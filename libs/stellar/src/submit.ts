@@ -1,6 +1,7 @@
 import type { FeeBumpTransaction, Transaction } from "@stellar/stellar-sdk";
 import { rpc } from "@stellar/stellar-sdk";
 import type { StellarNetwork } from "./network";
+import { ResultCodes } from "./result-codes";
 
 export class SubmissionError extends Error {
   override readonly name = "SubmissionError";
@@ -22,19 +23,19 @@ export async function submitAndWait(
   network: StellarNetwork,
   tx: Transaction | FeeBumpTransaction,
   options: { timeoutMs?: number; pollMs?: number } = {},
-): Promise<rpc.Api.GetSuccessfulTransactionResponse> {
+): Promise<{ readonly txHash: string; readonly ledger: number }> {
   const hash = tx.hash().toString("hex");
-  const sent = await network.call("sendTransaction", () => network.rpc.sendTransaction(tx));
+  const sent = await network.send(tx.toXDR());
   if (sent.status !== "PENDING" && sent.status !== "DUPLICATE") {
-    const code = sent.errorResult?.result().switch().name;
+    const code = sent.refusal ? ResultCodes.deciding(sent.refusal) : undefined;
     throw new SubmissionError(`transaction ${hash} refused: ${sent.status}${code ? ` ${code}` : ""}`, hash, code);
   }
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);
   while (Date.now() < deadline) {
-    const got = await network.call("getTransaction", () => network.rpc.getTransaction(hash));
-    if (got.status === rpc.Api.GetTransactionStatus.SUCCESS) return got;
+    const got = await network.transaction(hash);
+    if (got.status === rpc.Api.GetTransactionStatus.SUCCESS) return { txHash: hash, ledger: got.ledger ?? 0 };
     if (got.status === rpc.Api.GetTransactionStatus.FAILED) {
-      const code = got.resultXdr.result().switch().name;
+      const code = got.resultXdr ? ResultCodes.deciding(ResultCodes.decode(got.resultXdr)) : "unknown";
       throw new SubmissionError(`transaction ${hash} failed: ${code}`, hash, code);
     }
     await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 500));

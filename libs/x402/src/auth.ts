@@ -1,5 +1,5 @@
-import { xdr } from "@stellar/stellar-sdk";
-import { isOneOf, strKeyOf } from "./addresses";
+import type { xdr } from "@stellar/stellar-sdk";
+import { AuthEntry, isOneOf, strKeyOf } from "@quay/stellar";
 import { InvalidReason } from "./reasons";
 import { Rejection } from "./rejection";
 
@@ -19,6 +19,8 @@ export interface PayerAuth {
   /** The int64 nonce, as a decimal string. */
   readonly nonce: string;
   readonly signatureExpirationLedger: number;
+  /** What the payer signed: see `AuthEntry.termsHash`. */
+  readonly termsHash: string;
 }
 
 export const Auth = {
@@ -28,9 +30,9 @@ export const Auth = {
    */
   requireTimeToSettle(entries: readonly xdr.SorobanAuthorizationEntry[], latestLedger: number, payer: string): void {
     for (const entry of entries) {
-      const credentials = entry.credentials();
-      if (credentials.switch() !== xdr.SorobanCredentialsType.sorobanCredentialsAddress()) continue;
-      const expiration = credentials.address().signatureExpirationLedger();
+      const credentials = AuthEntry.addressCredentials(entry);
+      if (!credentials) continue;
+      const expiration = credentials.signatureExpirationLedger();
       if (expiration <= latestLedger + MIN_REMAINING_LEDGERS) {
         throw new Rejection(
           InvalidReason.authAlreadyExpired,
@@ -51,15 +53,19 @@ export const Auth = {
     const signed = new Set<string>();
     const pending = new Set<string>();
     for (const entry of entries) {
-      const credentials = entry.credentials();
-      if (credentials.switch() !== xdr.SorobanCredentialsType.sorobanCredentialsAddress()) {
-        throw new Rejection(InvalidReason.unsupportedCredentialType, `auth credentials must be address credentials, got ${credentials.switch().name}`, payer);
+      // Address credentials: V1, V2, or CAP-71-01 delegated ones (whose signers the payer's account names).
+      const credentials = AuthEntry.addressCredentials(entry);
+      if (!credentials) {
+        throw new Rejection(InvalidReason.unsupportedCredentialType, `auth credentials must be address credentials, got ${AuthEntry.kind(entry)}`, payer);
       }
-      const address = strKeyOf(credentials.address().address());
+      const address = strKeyOf(credentials.address());
       if (isOneOf(expected.quayAddresses, address)) {
         throw new Rejection(InvalidReason.facilitatorInAuth, "an auth entry is for a facilitator account", payer);
       }
-      const expiration = credentials.address().signatureExpirationLedger();
+      if (AuthEntry.delegates(entry).some((delegate) => isOneOf(expected.quayAddresses, strKeyOf(delegate.address())))) {
+        throw new Rejection(InvalidReason.facilitatorInAuth, "a facilitator account is a delegate signer of an auth entry", payer);
+      }
+      const expiration = credentials.signatureExpirationLedger();
       const limit = expected.maxLedger + EXPIRATION_TOLERANCE_LEDGERS;
       if (expiration > limit) {
         throw new Rejection(InvalidReason.signatureExpirationTooFar, `an auth entry expires at ledger ${expiration}, after ledger ${limit}`, payer);
@@ -67,7 +73,7 @@ export const Auth = {
       if (entry.rootInvocation().subInvocations().length > 0) {
         throw new Rejection(InvalidReason.hasSubinvocations, "an auth entry authorises sub-invocations", payer);
       }
-      (isUnsigned(credentials.address()) ? pending : signed).add(address);
+      (AuthEntry.isSigned(entry) ? signed : pending).add(address);
     }
     if (!signed.has(payer)) throw new Rejection(InvalidReason.missingPayerSignature, "the payer has not signed its auth entry", payer);
     if (pending.size > 0) {
@@ -77,15 +83,12 @@ export const Auth = {
     if (!only || extra.length > 0) {
       throw new Rejection(InvalidReason.unexpectedAuthEntries, `expected the payer's auth entry alone, got ${entries.length} entries`, payer);
     }
-    const credentials = only.credentials().address();
+    const credentials = AuthEntry.addressCredentials(only)!;
     return {
       entry: only,
       nonce: credentials.nonce().toString(),
       signatureExpirationLedger: credentials.signatureExpirationLedger(),
+      termsHash: AuthEntry.termsHash(only),
     };
   },
 };
-
-function isUnsigned(credentials: xdr.SorobanAddressCredentials): boolean {
-  return credentials.signature().switch() === xdr.ScValType.scvVoid();
-}

@@ -1,5 +1,4 @@
-import { xdr } from "@stellar/stellar-sdk";
-import { strKeyOf } from "./addresses";
+import { AuthEntry, strKeyOf } from "@quay/stellar";
 import { RequestBody } from "./body";
 import { Transfer } from "./transfer";
 import type { VerifierContext } from "./verify";
@@ -10,15 +9,18 @@ export interface PaymentIdentity {
   readonly payer: string;
   /** The int64 nonce of the payer's auth entry, as a decimal string. */
   readonly nonce: string;
+  /** What the payer signed (`AuthEntry.termsHash`): one identity may come with other terms. */
+  readonly termsHash: string;
   readonly asset: string;
   readonly payTo: string;
   readonly amount: bigint;
 }
 
 /**
- * Reads a payment's identity from a settle body without judging it, no RPC involved. /settle uses
- * it when a body no longer verifies (typically because it was already settled: its nonce is spent)
- * to find the payment Quay recorded for it. Undefined when the body is not a well-formed transfer.
+ * Reads a payment's identity from a verify or settle body without judging it, no RPC involved:
+ * /verify and /settle look it up before verifying, so a payment Quay already holds (settled, or
+ * with its nonce spent) is answered from its record, and one (payer, nonce) never gets a second
+ * payment. Undefined when the body is not a well-formed transfer with the payer's auth entry.
  */
 export function identify(context: VerifierContext, body: unknown): PaymentIdentity | undefined {
   try {
@@ -27,22 +29,20 @@ export function identify(context: VerifierContext, body: unknown): PaymentIdenti
     if (!net || paymentPayload.accepted.network !== requirements.network) return undefined;
     const transaction = Transfer.parse(RequestBody.transactionXdr(paymentPayload), net.network.passphrase);
     const call = Transfer.read(transaction, { asset: requirements.asset, payTo: requirements.payTo, amount, quayAddresses: new Set() });
-    const payerEntry = (call.invokeOp.auth ?? []).find((entry) => {
-      const credentials = entry.credentials();
-      return (
-        credentials.switch() === xdr.SorobanCredentialsType.sorobanCredentialsAddress() &&
-        strKeyOf(credentials.address().address()) === call.from
-      );
-    });
-    if (!payerEntry) return undefined;
-    return {
-      network: net.network.id,
-      payer: call.from,
-      nonce: payerEntry.credentials().address().nonce().toString(),
-      asset: requirements.asset,
-      payTo: call.to,
-      amount: call.amount,
-    };
+    for (const entry of call.invokeOp.auth ?? []) {
+      const credentials = AuthEntry.addressCredentials(entry);
+      if (!credentials || strKeyOf(credentials.address()) !== call.from) continue;
+      return {
+        network: net.network.id,
+        payer: call.from,
+        nonce: credentials.nonce().toString(),
+        termsHash: AuthEntry.termsHash(entry),
+        asset: requirements.asset,
+        payTo: call.to,
+        amount: call.amount,
+      };
+    }
+    return undefined;
   } catch {
     return undefined;
   }

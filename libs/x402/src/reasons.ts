@@ -16,6 +16,8 @@ export const InvalidReason = {
   // Quay's configuration (OZ's strings).
   unsupportedNetwork: "unsupported_network",
   unsupportedAsset: "unsupported_asset",
+  /** Quay only: a muxed (M…) payTo. A SAC transfer to it reports `{amount, to_muxed_id}` (CAP-67), which Quay does not settle. */
+  unsupportedPayTo: "unsupported_pay_to",
   // The transaction (same strings as @x402/stellar, in its order).
   malformed: "invalid_exact_stellar_payload_malformed",
   wrongOperation: "invalid_exact_stellar_payload_wrong_operation",
@@ -25,6 +27,11 @@ export const InvalidReason = {
   facilitatorIsPayer: "invalid_exact_stellar_payload_facilitator_is_payer",
   wrongRecipient: "invalid_exact_stellar_payload_wrong_recipient",
   wrongAmount: "invalid_exact_stellar_payload_wrong_amount",
+  /**
+   * Quay only: the payer's auth entry authorises another call than the transaction makes (other
+   * terms signed, or the call edited after signing). The library leaves it to the simulation.
+   */
+  authInvocationMismatch: "invalid_exact_stellar_payload_auth_invocation_mismatch",
   // Quay (OZ's strings): checked before the simulation, which they make pointless.
   hasEnvelopeSignatures: "invalid_exact_stellar_payload_has_envelope_signatures",
   authAlreadyExpired: "invalid_exact_stellar_payload_auth_already_expired",
@@ -41,6 +48,8 @@ export const InvalidReason = {
   eventWrongFrom: "invalid_exact_stellar_payload_event_wrong_from",
   eventWrongTo: "invalid_exact_stellar_payload_event_wrong_to",
   eventWrongAmount: "invalid_exact_stellar_payload_event_wrong_amount",
+  /** Quay only: the payment writes a ledger entry beyond the transfer's balances and the payer's own storage. */
+  unexpectedWrites: "invalid_exact_stellar_payload_unexpected_writes",
   // Auth entries.
   noAuthEntries: "invalid_exact_stellar_payload_no_auth_entries",
   unsupportedCredentialType: "invalid_exact_stellar_payload_unsupported_credential_type",
@@ -51,6 +60,11 @@ export const InvalidReason = {
   unexpectedPendingSignatures: "invalid_exact_stellar_payload_unexpected_pending_signatures",
   /** Quay only: an auth entry beyond the payer's one (a second payer entry, or a signed entry for someone else). */
   unexpectedAuthEntries: "invalid_exact_stellar_payload_unexpected_auth_entries",
+  // Quay only: the payment identity (network, payer, auth nonce) is already recorded.
+  /** The same payment is already queued, settling, settled or failed at Quay: a replay or a second delivery. */
+  duplicateSettlement: "duplicate_settlement",
+  /** The payer's (network, nonce) names a payment Quay recorded with other terms (asset, recipient or amount). */
+  nonceReused: "invalid_exact_stellar_payload_nonce_reused",
   // Anything else (the RPC down included; see `retryable`).
   unexpectedVerifyError: "unexpected_verify_error",
 } as const;

@@ -1,22 +1,19 @@
-import { rpc, scValToNative, xdr } from "@stellar/stellar-sdk";
-import { strKeyOf, strKeyOfScVal } from "./addresses";
+import { rpc, StrKey, xdr } from "@stellar/stellar-sdk";
+import { DEFAULT_RESOURCE_PAD_PERCENT, Fees, strKeyOf, TransferCheck, type ExpectedEvents } from "@quay/stellar";
 import { InvalidReason } from "./reasons";
 import { Rejection } from "./rejection";
+import { Transfer } from "./transfer";
 
 /**
- * What the RPC's simulation of the client's transaction must show: success, a fee inside
- * [minResourceFee, Quay's maximum], and as its only contract event the one transfer of exactly the
- * amount from the payer to payTo in the asset: no other balance change. Pure.
+ * What the RPC's simulation of the client's transaction must show: success, a cost Quay can pay
+ * within its maximum, and as its only contract event the one transfer of exactly the amount from
+ * the payer to payTo in the asset: no other balance change. Pure.
  */
 
 export type SimulationSuccess = rpc.Api.SimulateTransactionSuccessResponse;
 
-export interface ExpectedTransfer {
-  readonly asset: string;
-  readonly from: string;
-  readonly to: string;
-  readonly amount: bigint;
-}
+/** The transfer the simulation must show: the shared check's expectation, the payer known by then. */
+export type ExpectedTransfer = ExpectedEvents;
 
 const MAX_MESSAGE = 300;
 
@@ -35,59 +32,77 @@ export const Simulation = {
     return simulation;
   },
 
-  requireFeeWithin(fee: bigint, simulation: SimulationSuccess, maxFeeStroops: bigint, payer: string): void {
-    const minimum = BigInt(simulation.minResourceFee);
-    if (fee < minimum) {
-      throw new Rejection(InvalidReason.feeBelowMinimum, `the fee ${fee} is below the simulated minimum resource fee ${minimum}`, payer);
-    }
-    if (fee > maxFeeStroops) {
-      // No payer here, as from the library.
-      throw new Rejection(InvalidReason.feeExceedsMaximum, `the fee ${fee} exceeds the facilitator's maximum ${maxFeeStroops}`);
+  /**
+   * As upstream x402 judges fees since its fees-from-simulation change: the client's own fee is not
+   * judged (Quay rebuilds the transaction and pays its own), the cost Quay will pay is. That is the
+   * simulated minimum resource fee, padded as settlement pads it, plus the minimum inclusion bid on
+   * the fee bump's two operations; it must fit the facilitator's maximum.
+   */
+  requireAffordable(simulation: SimulationSuccess, maxFeeStroops: bigint): void {
+    const least = Fees.leastCost(BigInt(simulation.minResourceFee));
+    if (least > maxFeeStroops) {
+      throw new Rejection(
+        InvalidReason.feeExceedsMaximum,
+        `settling this payment costs at least ${least} stroops (simulated resource fee ${simulation.minResourceFee}${DEFAULT_RESOURCE_PAD_PERCENT ? `, padded ${DEFAULT_RESOURCE_PAD_PERCENT} %` : ""}, and the minimum inclusion bid); this facilitator pays at most ${maxFeeStroops}`,
+        // No payer here, as from the library.
+      );
     }
   },
 
+  /** The ledger entries the payment writes (its read-write footprint): see `writeAllowed`. */
+  requireOwnWrites(simulation: SimulationSuccess, expected: ExpectedTransfer): void {
+    for (const key of simulation.transactionData.build().resources().footprint().readWrite()) {
+      if (!writeAllowed(key, expected)) {
+        throw new Rejection(InvalidReason.unexpectedWrites, `the payment writes ${describeKey(key)}, beyond the transfer's balances and the payer's own storage`, expected.from);
+      }
+    }
+  },
+
+  /**
+   * The contract events (TransferCheck's, shared with MPP): exactly the one transfer, to the
+   * requirements' payTo, and besides it only events the payer's own contract account emits about
+   * itself (a spending policy recording what it allowed), as long as none of them is named like a
+   * movement of value. Anything else is refused.
+   */
   requireOnlyTheTransfer(events: readonly xdr.DiagnosticEvent[], expected: ExpectedTransfer): void {
-    const payer = expected.from;
-    const transfers: Array<{ from: unknown; to: unknown; amount: unknown }> = [];
-    for (const diagnostic of events) {
-      const event = diagnostic.event();
-      // System and diagnostic events (fn_call, fn_return, logs) move no balance.
-      if (event.type() !== xdr.ContractEventType.contract()) continue;
-      const body = event.body().v0();
-      const topics = body.topics();
-      const [name, fromTopic, toTopic] = topics;
-      if (!name || !fromTopic || !toTopic || name.switch() !== xdr.ScValType.scvSymbol() || name.sym().toString() !== "transfer") {
-        throw new Rejection(InvalidReason.eventNotTransfer, "the simulation emits a contract event other than a transfer", payer);
-      }
-      // Stricter than the library: an event from a call that failed (and was caught) moved nothing.
-      if (!diagnostic.inSuccessfulContractCall()) {
-        throw new Rejection(InvalidReason.eventNotTransfer, "the simulation emits a transfer event from a failed call", payer);
-      }
-      const contractId = event.contractId();
-      if (!contractId) throw new Rejection(InvalidReason.eventMissingContractId, "a transfer event has no contract id", payer);
-      const contract = strKeyOf(xdr.ScAddress.scAddressTypeContract(contractId));
-      if (contract !== expected.asset) {
-        throw new Rejection(InvalidReason.eventWrongAsset, `a transfer event comes from ${contract}, not the asset`, payer);
-      }
-      transfers.push({ from: addressOf(fromTopic), to: addressOf(toTopic), amount: amountOf(body.data()) });
-    }
-    const [transfer, ...more] = transfers;
-    if (!transfer) throw new Rejection(InvalidReason.noTransferEvents, "the simulation emits no transfer event", payer);
-    if (more.length > 0) throw new Rejection(InvalidReason.multipleTransfers, `the simulation emits ${transfers.length} transfer events`, payer);
-    if (transfer.from !== expected.from) throw new Rejection(InvalidReason.eventWrongFrom, "the transfer event is not from the payer", payer);
-    if (transfer.to !== expected.to) throw new Rejection(InvalidReason.eventWrongTo, "the transfer event is not to payTo", payer);
-    if (transfer.amount !== expected.amount) {
-      throw new Rejection(InvalidReason.eventWrongAmount, "the transfer event does not move the required amount", payer);
-    }
+    const checked = TransferCheck.events(events, expected);
+    if (!checked.ok) throw Transfer.rejection(checked);
   },
 };
 
-function addressOf(value: xdr.ScVal): string | undefined {
-  return value.switch() === xdr.ScValType.scvAddress() ? strKeyOfScVal(value) : undefined;
+/**
+ * What the payment may write: the two balances the transfer moves (trustlines or accounts of a G
+ * payer and payee; anything the token contract keeps in its own storage), and the paying
+ * account's own storage (a contract account's instance and data; every payer's auth nonce lives
+ * under its address). Anything else written could move or lock value elsewhere.
+ */
+function writeAllowed(key: xdr.LedgerKey, expected: ExpectedTransfer): boolean {
+  const parties = new Set([expected.from, expected.to]);
+  switch (key.switch().value) {
+    case xdr.LedgerEntryType.trustline().value:
+      return parties.has(StrKey.encodeEd25519PublicKey(key.trustLine().accountId().ed25519()));
+    case xdr.LedgerEntryType.account().value:
+      return parties.has(StrKey.encodeEd25519PublicKey(key.account().accountId().ed25519()));
+    case xdr.LedgerEntryType.contractData().value: {
+      const owner = strKeyOf(key.contractData().contract());
+      return owner === expected.asset || owner === expected.from;
+    }
+    default:
+      return false;
+  }
 }
 
-function amountOf(value: xdr.ScVal): bigint | undefined {
-  return value.switch() === xdr.ScValType.scvI128() ? (scValToNative(value) as bigint) : undefined;
+function describeKey(key: xdr.LedgerKey): string {
+  switch (key.switch().value) {
+    case xdr.LedgerEntryType.contractData().value:
+      return `contract data of ${strKeyOf(key.contractData().contract())}`;
+    case xdr.LedgerEntryType.trustline().value:
+      return `a trustline of ${StrKey.encodeEd25519PublicKey(key.trustLine().accountId().ed25519())}`;
+    case xdr.LedgerEntryType.account().value:
+      return `the account ${StrKey.encodeEd25519PublicKey(key.account().accountId().ed25519())}`;
+    default:
+      return `a ${key.switch().name} entry`;
+  }
 }
 
 /** The error's first line only: the event log after it can quote call arguments, signatures among them. */

@@ -1,13 +1,15 @@
-import { Transaction, scValToNative, xdr } from "@stellar/stellar-sdk";
+import { Transaction } from "@stellar/stellar-sdk";
 import type { Operation } from "@stellar/stellar-sdk";
-import { isOneOf, strKeyOf, strKeyOfScVal } from "./addresses";
+import { TransferCheck, type TransferCheckFailure, type TransferRefusal } from "@quay/stellar";
 import { InvalidReason } from "./reasons";
 import { Rejection } from "./rejection";
 
 /**
  * The static part of verify: the client's envelope must be one SEP-41 `transfer(from, to, amount)`
  * call on the required asset, to the required payee, of exactly the required amount, touching none
- * of Quay's accounts. Pure; the checks run in the order of @x402/stellar's facilitator.
+ * of Quay's accounts, and the payer's auth entry must authorise exactly that call. The checks are
+ * TransferCheck's (shared with MPP), in the order of @x402/stellar's facilitator; this maps its
+ * refusals to x402's reason strings. Pure.
  */
 
 export interface TransferCall {
@@ -36,51 +38,46 @@ export const Transfer = {
     }
   },
 
+  /** The call and the payer's auth entries against it (TransferCheck), as x402 reasons. */
   read(transaction: Transaction, expected: TransferExpectation): TransferCall {
-    const [operation, ...others] = transaction.operations;
-    if (!operation || others.length > 0) {
-      throw new Rejection(InvalidReason.wrongOperation, `expected exactly 1 operation, got ${transaction.operations.length}`);
-    }
-    if (operation.type !== "invokeHostFunction") {
-      throw new Rejection(InvalidReason.wrongOperation, `expected invokeHostFunction, got ${operation.type}`);
-    }
-    if (isOneOf(expected.quayAddresses, operation.source) || isOneOf(expected.quayAddresses, transaction.source)) {
-      throw new Rejection(InvalidReason.unsafeTxOrOpSource, "a facilitator account is the transaction or operation source");
-    }
-    if (operation.func.switch() !== xdr.HostFunctionType.hostFunctionTypeInvokeContract()) {
-      throw new Rejection(InvalidReason.wrongOperation, `expected a contract invocation, got ${operation.func.switch().name}`);
-    }
-    const call = operation.func.invokeContract();
-    const contract = strKeyOf(call.contractAddress());
-    if (contract !== expected.asset) {
-      throw new Rejection(InvalidReason.wrongAsset, `the transaction calls ${contract}, not the asset ${expected.asset}`);
-    }
-    const functionName = call.functionName().toString();
-    const args = call.args();
-    if (functionName !== "transfer" || args.length !== 3) {
-      throw new Rejection(InvalidReason.wrongFunctionName, `expected transfer with 3 arguments, got ${functionName} with ${args.length}`);
-    }
-    const [fromArg, toArg, amountArg] = args as [xdr.ScVal, xdr.ScVal, xdr.ScVal];
-    if (!isAddress(fromArg) || !isAddress(toArg) || amountArg.switch() !== xdr.ScValType.scvI128()) {
-      // Stricter than the library, which reads whatever it finds and fails later or not at all.
-      throw new Rejection(InvalidReason.wrongFunctionName, "transfer arguments must be (address, address, i128)");
-    }
-    const from = strKeyOfScVal(fromArg);
-    const to = strKeyOfScVal(toArg);
-    const amount = scValToNative(amountArg) as bigint;
-    if (isOneOf(expected.quayAddresses, from)) {
-      throw new Rejection(InvalidReason.facilitatorIsPayer, "the payer is a facilitator account");
-    }
-    if (to !== expected.payTo) {
-      throw new Rejection(InvalidReason.wrongRecipient, `the transfer pays ${to}, not payTo ${expected.payTo}`, from);
-    }
-    if (amount !== expected.amount) {
-      throw new Rejection(InvalidReason.wrongAmount, `the transfer moves ${amount}, not the required ${expected.amount}`, from);
-    }
+    const checked = TransferCheck.call(transaction, { asset: expected.asset, to: expected.payTo, amount: expected.amount, forbidden: expected.quayAddresses });
+    if (!checked.ok) throw Transfer.rejection(checked);
+    const { operation, from, to, amount } = checked.value;
     return { transaction, invokeOp: operation, from, to, amount };
+  },
+
+  /** A TransferCheck refusal as the x402 rejection it is on the wire. */
+  rejection(failure: TransferCheckFailure): Rejection {
+    const reason = X402_REASONS[failure.refusal];
+    // As the library answers it: no payer when the payer is one of the facilitator's accounts.
+    return new Rejection(reason, failure.message, reason === InvalidReason.facilitatorIsPayer ? undefined : failure.payer);
   },
 };
 
-function isAddress(value: xdr.ScVal): boolean {
-  return value.switch() === xdr.ScValType.scvAddress();
-}
+/** Each refusal of the shared check under @x402/stellar's reason for it (Quay's own where the library has none). */
+const X402_REASONS: Readonly<Record<TransferRefusal, InvalidReason>> = {
+  wrong_operation_count: InvalidReason.wrongOperation,
+  not_host_function: InvalidReason.wrongOperation,
+  forbidden_source: InvalidReason.unsafeTxOrOpSource,
+  not_contract_call: InvalidReason.wrongOperation,
+  wrong_asset: InvalidReason.wrongAsset,
+  wrong_function: InvalidReason.wrongFunctionName,
+  wrong_argument_types: InvalidReason.wrongFunctionName,
+  forbidden_payer: InvalidReason.facilitatorIsPayer,
+  // x402 names no payer before the call does, so the check never answers this; were it to, the
+  // transfer would not be the one required.
+  wrong_from: InvalidReason.wrongOperation,
+  wrong_recipient: InvalidReason.wrongRecipient,
+  wrong_amount: InvalidReason.wrongAmount,
+  auth_invocation_mismatch: InvalidReason.authInvocationMismatch,
+  event_not_transfer: InvalidReason.eventNotTransfer,
+  event_in_failed_call: InvalidReason.eventNotTransfer,
+  event_missing_contract: InvalidReason.eventMissingContractId,
+  event_wrong_asset: InvalidReason.eventWrongAsset,
+  no_transfer_event: InvalidReason.noTransferEvents,
+  multiple_transfer_events: InvalidReason.multipleTransfers,
+  event_forbidden_sender: InvalidReason.eventWrongFrom,
+  event_wrong_from: InvalidReason.eventWrongFrom,
+  event_wrong_to: InvalidReason.eventWrongTo,
+  event_wrong_amount: InvalidReason.eventWrongAmount,
+};

@@ -1,4 +1,4 @@
-import type { Operation, Transaction, xdr } from "@stellar/stellar-sdk";
+import { StrKey, type Operation, type Transaction, type xdr } from "@stellar/stellar-sdk";
 import type { Metrics } from "@quay/metrics";
 import { FALLBACK_LEDGER_CLOSE_SECONDS, RpcUnavailableError, type StellarNetwork } from "@quay/stellar";
 import { Auth } from "./auth";
@@ -42,6 +42,8 @@ export interface VerifiedPayment {
   readonly payer: string;
   /** The payer's auth nonce (int64) as a decimal string: spent on chain by the settlement. */
   readonly nonce: string;
+  /** What the payer signed (`AuthEntry.termsHash`). */
+  readonly termsHash: string;
   readonly signatureExpirationLedger: number;
   readonly asset: string;
   readonly payTo: string;
@@ -96,6 +98,10 @@ async function verify(context: VerifierContext, body: unknown): Promise<VerifyOu
         throw new Rejection(InvalidReason.unsupportedAsset, `this facilitator does not settle asset ${requirements.asset} on ${net.network.id}`);
       }
 
+      if (StrKey.isValidMed25519PublicKey(requirements.payTo)) {
+        throw new Rejection(InvalidReason.unsupportedPayTo, "payTo is a muxed (M…) account: this facilitator settles payments to G… and C… addresses only");
+      }
+
       const envelope = RequestBody.transactionXdr(paymentPayload);
       const transaction = Transfer.parse(envelope, net.network.passphrase);
       const call = Transfer.read(transaction, {
@@ -117,8 +123,10 @@ async function verify(context: VerifierContext, body: unknown): Promise<VerifyOu
         await net.network.simulate(CANONICAL_BASE64.test(envelope) ? envelope : transaction),
         payer,
       );
-      Simulation.requireFeeWithin(BigInt(transaction.fee), simulation, net.maxFeeStroops, payer);
-      Simulation.requireOnlyTheTransfer(simulation.events, { asset: requirements.asset, from: call.from, to: call.to, amount });
+      Simulation.requireAffordable(simulation, net.maxFeeStroops);
+      const expected = { asset: requirements.asset, from: call.from, to: requirements.payTo, amount };
+      Simulation.requireOnlyTheTransfer(simulation.events, expected);
+      Simulation.requireOwnWrites(simulation, expected);
 
       // Clients without a ledger-time source (the @x402/stellar client, when Horizon is out of reach)
       // assume 5 s ledgers; on a network slower than that, the measured time alone would refuse
@@ -134,6 +142,7 @@ async function verify(context: VerifierContext, body: unknown): Promise<VerifyOu
           network: net.network.id,
           payer,
           nonce: payerAuth.nonce,
+          termsHash: payerAuth.termsHash,
           signatureExpirationLedger: payerAuth.signatureExpirationLedger,
           asset: requirements.asset,
           payTo: requirements.payTo,

@@ -22,7 +22,8 @@ import { RpcUnavailableError } from "@quay/stellar";
  * - POST /mpp/charge/validate, /mpp/charge/broadcast: mppx's relay contract. A refused payment is
  *   200 `{success: false, error: {code, message}}`; an RPC outage 503 `temporarily_unavailable`.
  * - POST /mpp/channels, GET /mpp/channels/:address, POST /mpp/channels/:address/vouchers,
- *   POST /mpp/channels/:address/close, PUT /mpp/channels/:address/policy. Channel answers are
+ *   POST /mpp/channels/:address/close (answers after the close transaction is final),
+ *   PUT /mpp/channels/:address/policy. Channel answers are
  *   `{success: true, ...channel}`; a refused voucher is 200 `{success: false, error}`; other
  *   refusals are 4xx `{error: <code>, message}`.
  */
@@ -33,6 +34,9 @@ export interface MppRouteDeps {
 }
 
 const objectBody = { body: { type: "object" } } as const;
+/** A channel is a contract: its address is a C… strkey. Anything else is a 400 before any lookup. */
+const channelParams = { type: "object", properties: { address: { type: "string", pattern: "^C[A-Z2-7]{55}$" } }, required: ["address"] } as const;
+const channelRoute = { params: channelParams } as const;
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 export async function mppRoutes(app: FastifyInstance, deps: MppRouteDeps): Promise<void> {
@@ -57,11 +61,11 @@ export async function mppRoutes(app: FastifyInstance, deps: MppRouteDeps): Promi
     channel(request, reply, RegisterSchema, async (caller, input) => reply.status(201).send({ success: true, ...(await Channels.register(deps.channels, caller, input)) })),
   );
 
-  app.get<{ Params: { address: string } }>("/mpp/channels/:address", { config }, async (request, reply) =>
+  app.get<{ Params: { address: string } }>("/mpp/channels/:address", { schema: channelRoute, config }, async (request, reply) =>
     channel(request, reply, undefined, async (caller) => ({ success: true, ...(await Channels.get(deps.channels, caller, request.params.address)) })),
   );
 
-  app.post<{ Params: { address: string } }>("/mpp/channels/:address/vouchers", { schema: objectBody, config }, async (request, reply) =>
+  app.post<{ Params: { address: string } }>("/mpp/channels/:address/vouchers", { schema: { ...objectBody, ...channelRoute }, config }, async (request, reply) =>
     channel(request, reply, VoucherSchema, async (caller, input) => {
       try {
         return { success: true, cumulative: (await Channels.voucher(deps.channels, caller, request.params.address, input)).toString() };
@@ -72,20 +76,29 @@ export async function mppRoutes(app: FastifyInstance, deps: MppRouteDeps): Promi
     }),
   );
 
-  app.post<{ Params: { address: string } }>("/mpp/channels/:address/close", { config }, async (request, reply) =>
-    channel(request, reply, CloseRequestSchema, async (caller, input) =>
-      reply.status(202).send({ success: true, ...(await Channels.requestClose(deps.channels, caller, request.params.address, input)) }),
-    ),
+  // Answers once the close transaction is final: 200 with its hash as `txHash`; 202 with
+  // `close_pending` when the wait runs out (the worker carries on; asking again waits again);
+  // 409 `close_failed` with the reason when the transaction failed.
+  app.post<{ Params: { address: string } }>("/mpp/channels/:address/close", { schema: channelRoute, config }, async (request, reply) =>
+    channel(request, reply, CloseRequestSchema, async (caller, input) => {
+      const outcome = await Channels.requestClose(deps.channels, caller, request.params.address, input);
+      if (outcome.kind === "closed") return { success: true, ...outcome.view };
+      return reply.status(202).send({
+        ...outcome.view,
+        success: false,
+        error: { code: "temporarily_unavailable", reason: "close_pending", message: "the close transaction is not final yet: ask again to wait for it" },
+      });
+    }),
   );
 
-  app.put<{ Params: { address: string } }>("/mpp/channels/:address/policy", { schema: objectBody, config }, async (request, reply) =>
+  app.put<{ Params: { address: string } }>("/mpp/channels/:address/policy", { schema: { ...objectBody, ...channelRoute }, config }, async (request, reply) =>
     channel(request, reply, PolicySchema, async (caller, input) => ({ success: true, ...(await Channels.setPolicy(deps.channels, caller, request.params.address, input)) })),
   );
 }
 
 function callerOf(request: FastifyRequest): Caller {
   const key = request.apiKey!;
-  return { tenantId: key.tenantId, apiKeyId: key.id, assertNetwork: (network) => request.assertNetwork(network) };
+  return { tenantId: key.tenantId, apiKeyId: key.id, budgeted: key.feeBudgetStroops !== null, assertNetwork: (network) => request.assertNetwork(network) };
 }
 
 async function charge(
@@ -133,7 +146,9 @@ async function channel<S extends z.ZodType | undefined>(
   try {
     return await run(callerOf(request), input as S extends z.ZodType ? z.infer<S> : undefined);
   } catch (error) {
-    if (error instanceof ChannelError) return reply.status(error.status).send({ error: error.code, message: error.message });
+    if (error instanceof ChannelError) {
+      return reply.status(error.status).send({ error: error.code, message: error.message, ...(error.reason !== undefined ? { reason: error.reason } : {}) });
+    }
     if (error instanceof RpcUnavailableError) {
       request.log.warn({ err: error }, "channels: Stellar RPC unavailable");
       return reply.status(503).send({ error: "temporarily_unavailable", message: "the Stellar RPC is unavailable; retry" });

@@ -13,7 +13,7 @@ import { x402Facilitator } from "@x402/core/facilitator";
 import type { PaymentPayload, PaymentRequirements, SchemeNetworkFacilitator } from "@x402/core/types";
 import { createEd25519Signer } from "@x402/stellar";
 import { ExactStellarScheme } from "@x402/stellar/exact/facilitator";
-import { blockNonLoopbackNetwork } from "@quay/cli/demo";
+import { blockNonLoopbackNetwork } from "@quay/demo";
 
 blockNonLoopbackNetwork();
 

@@ -11,7 +11,8 @@ import { CliError } from "../errors";
 
 const USAGE = [
   "usage: quay keys <create|list|revoke>",
-  "  quay keys create --tenant NAME --networks stellar:testnet[,stellar:pubnet] [--fee-budget STROOPS] [--rate-limit N]",
+  "  quay keys create --tenant NAME --networks stellar:testnet[,stellar:pubnet] [--fee-budget STROOPS] [--fee-reset-seconds S]",
+  "                   [--rate-limit N] [--allow-contracts C...,C...] [--contract-share PERCENT]",
   "  quay keys list",
   "  quay keys revoke <id|prefix>",
 ].join("\n");
@@ -65,6 +66,9 @@ async function create(args: string[]): Promise<void> {
     networks: { type: "string" },
     "fee-budget": { type: "string" },
     "rate-limit": { type: "string" },
+    "fee-reset-seconds": { type: "string" },
+    "allow-contracts": { type: "string" },
+    "contract-share": { type: "string" },
   });
   if (positionals.length > 0) throw new CliError(`unexpected argument "${positionals[0]}"\n${USAGE}`);
   const tenant = values.tenant as string | undefined;
@@ -77,12 +81,20 @@ async function create(args: string[]): Promise<void> {
     throw new CliError("--rate-limit must be a whole number of requests per minute, at least 1");
   }
 
+  // Out-of-range values are refused by ApiKeys.create with the rule they break.
+  const resetSeconds = wholeNumber("--fee-reset-seconds", values["fee-reset-seconds"] as string | undefined);
+  const share = wholeNumber("--contract-share", values["contract-share"] as string | undefined);
+  const contracts = values["allow-contracts"] as string | undefined;
+
   const created = await withDb((db) =>
     ApiKeys.create(db, {
       tenant,
       networks: networks.split(","),
       ...(feeBudget === undefined ? {} : { feeBudgetStroops: feeBudget }),
       ...(rateLimit === undefined ? {} : { rateLimitPerMinute: Number(rateLimit) }),
+      ...(resetSeconds === undefined ? {} : { feeResetPeriodSeconds: Number(resetSeconds) }),
+      ...(share === undefined ? {} : { contractCapacityPercent: Number(share) }),
+      ...(contracts === undefined ? {} : { allowedContracts: contracts.split(",").filter(Boolean) }),
     }),
   );
   say(`created API key ${created.id} (prefix ${created.prefix}) for tenant "${tenant.trim()}":`);

@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
+import { payOnce } from "@quay/demo";
 import { CliError } from "../errors";
-import { payOnce } from "../demo/pay";
 
 /** `quay pay <seller-url>`: one paid request on the local devnet, from a buyer its friendbot funds. */
 export async function payCommand(args: string[]): Promise<void> {

@@ -19,11 +19,11 @@ export interface OpOutcome {
   readonly events: readonly xdr.ContractEvent[];
 }
 
-const CLASSIC_OPS = new Set(["createAccount", "payment", "changeTrust"]);
+const CLASSIC_OPS = new Set(["createAccount", "payment", "changeTrust", "bumpSequence"]);
 
 /**
- * The classic operations the devnet runs (createAccount, payment, changeTrust), with the network's
- * result codes. Every other classic operation is opNOT_SUPPORTED.
+ * The classic operations the devnet runs (createAccount, payment, changeTrust, bumpSequence), with
+ * the network's result codes. Every other classic operation is opNOT_SUPPORTED.
  */
 export namespace ClassicOps {
   export function isSupported(opType: string): boolean {
@@ -54,6 +54,8 @@ export namespace ClassicOps {
         if (BigInt(o.limit().toString()) < 0n || asset.getIssuer() === opSource) return OpResults.changeTrust("changeTrustMalformed");
         return undefined;
       }
+      case "bumpSequence":
+        return BigInt(body.bumpSequenceOp().bumpTo().toString()) < 0n ? OpResults.bumpSequence("bumpSequenceBadSeq") : undefined;
       default:
         return OpResults.notSupported();
     }
@@ -68,6 +70,8 @@ export namespace ClassicOps {
         return OpResults.payment("paymentSuccess");
       case "changeTrust":
         return OpResults.changeTrust("changeTrustSuccess");
+      case "bumpSequence":
+        return OpResults.bumpSequence("bumpSequenceSuccess");
       case "invokeHostFunction":
         return OpResults.invokeSuccess(Buffer.alloc(32));
       case "extendFootprintTtl":
@@ -88,6 +92,8 @@ export namespace ClassicOps {
         return payment(body.paymentOp(), ctx);
       case "changeTrust":
         return changeTrust(body.changeTrustOp(), ctx);
+      case "bumpSequence":
+        return bumpSequence(body.bumpSequenceOp(), ctx);
       default:
         return { result: OpResults.notSupported(), events: [] };
     }
@@ -189,13 +195,29 @@ function changeTrust(op: xdr.ChangeTrustOp, ctx: ClassicOpContext): OpOutcome {
   }
 
   if (limit === 0n) return fail("changeTrustInvalidLimit");
-  if (!Accounts.load(ctx.state, asset.getIssuer())) return fail("changeTrustNoIssuer");
+  if (!Accounts.load(ctx.state, asset.getIssuer()!)) return fail("changeTrustNoIssuer");
   // The new trustline is a subentry: the account must hold one more base reserve.
   if (Accounts.available(source, ctx.baseReserve) < ctx.baseReserve) return fail("changeTrustLowReserve");
   source.numSubEntries(source.numSubEntries() + 1);
   Accounts.store(ctx.state, source, ctx.ledgerSeq);
   Accounts.storeTrustline(ctx.state, Accounts.newTrustline(ctx.opSource, asset, limit, 0n), asset, ctx.ledgerSeq);
   return { result: OpResults.changeTrust("changeTrustSuccess"), events: [] };
+}
+
+/**
+ * bumpSequence: the op source's sequence number rises to bumpTo (never falls). It invalidates the
+ * source's pending transactions, even one in the same ledger. (The sequence ledger and time of
+ * AccountEntryExtensionV3 are not modelled, as minSeqAge/minSeqLedgerGap are refused.)
+ */
+function bumpSequence(op: xdr.BumpSequenceOp, ctx: ClassicOpContext): OpOutcome {
+  const source = Accounts.load(ctx.state, ctx.opSource);
+  if (!source) return { result: OpResults.noAccount(), events: [] };
+  const bumpTo = BigInt(op.bumpTo().toString());
+  if (bumpTo > Accounts.seqNum(source)) {
+    Accounts.setSeqNum(source, bumpTo);
+    Accounts.store(ctx.state, source, ctx.ledgerSeq);
+  }
+  return { result: OpResults.bumpSequence("bumpSequenceSuccess"), events: [] };
 }
 
 function assetValid(asset: xdr.Asset): boolean {

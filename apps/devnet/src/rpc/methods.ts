@@ -1,16 +1,20 @@
 import { StrKey, xdr } from "@stellar/stellar-sdk";
 import { z } from "zod";
-import { PROTOCOL_VERSION } from "../config";
 import { EnvelopeError } from "../envelope";
+import { FaultSwitch } from "../faults";
 import { Headers, Toid } from "../history";
+import type { AppliedTx } from "../apply";
 import type { EventRecord, LedgerRecord, TxRecord } from "../history";
 import type { DevnetNode, SorobanHost } from "../node";
+import type { ChainView } from "../view";
 import { simulate } from "../simulate";
 import { RpcError } from "./errors";
 import { feeDistribution, matchesAny } from "./queries";
 
 export interface RpcContext {
   readonly node: DevnetNode;
+  /** The chain as this request's port sees it (in sync, or lagging). */
+  readonly view: ChainView;
   readonly host: SorobanHost | undefined;
   readonly friendbotUrl: string;
 }
@@ -22,6 +26,9 @@ const VERSION = "quay-devnet-0.1.0";
 const CLASSIC_FEE_WINDOW = 10;
 const SOROBAN_FEE_WINDOW = 50;
 const MAX_LEDGER_ENTRY_KEYS = 200;
+/** stellar-rpc's max-events-limit and default-events-limit. */
+const MAX_EVENTS_LIMIT = 10_000;
+const DEFAULT_EVENTS_LIMIT = 100;
 
 const Hash = z.string().regex(/^[0-9a-fA-F]{64}$/, "must be a 64-char hex hash");
 const Base64 = z.string().min(1);
@@ -37,6 +44,8 @@ const Schemas = {
       transaction: Base64,
       authMode: z.enum(["enforce", "record", "record_allow_nonroot"]).optional(),
       resourceConfig: z.object({ instructionLeeway: z.number().int().min(0).optional() }).optional(),
+      // stellar-rpc v27.1: record SOROBAN_CREDENTIALS_ADDRESS_V2 instead of V1 (default false).
+      useUpgradedAuth: z.boolean().optional(),
       xdrFormat: z.literal("base64").optional(),
     })
     .strict(),
@@ -76,55 +85,60 @@ function parse<T>(schema: z.ZodType<T>, params: unknown): T {
 const closeTimeOf = (l: LedgerRecord): string => l.closeTime.toString();
 
 export const methods: Record<string, Handler> = {
-  getHealth({ node }, params) {
+  getHealth({ node, view }, params) {
     parse(Schemas.none, params);
-    const latest = node.latest().sequence;
-    const oldest = node.history.oldest().sequence;
-    return { status: "healthy", latestLedger: latest, oldestLedger: oldest, ledgerRetentionWindow: node.config.retentionLedgers };
+    const latest = view.latest();
+    const oldest = view.oldest();
+    // Close times as unix-second numbers, as stellar-rpc >= v27.1 adds them.
+    return {
+      status: "healthy",
+      latestLedger: latest.sequence,
+      latestLedgerCloseTime: Number(latest.closeTime),
+      oldestLedger: oldest.sequence,
+      oldestLedgerCloseTime: Number(oldest.closeTime),
+      ledgerRetentionWindow: node.config.retentionLedgers,
+    };
   },
 
   getNetwork({ node, friendbotUrl }, params) {
     parse(Schemas.none, params);
-    return { friendbotUrl, passphrase: node.config.networkPassphrase, protocolVersion: PROTOCOL_VERSION };
+    return { friendbotUrl, passphrase: node.config.networkPassphrase, protocolVersion: node.config.protocolVersion };
   },
 
-  getVersionInfo(_ctx, params) {
+  getVersionInfo({ node }, params) {
     parse(Schemas.none, params);
-    const build = "2025-01-01T00:00:00Z";
+    // stellar-rpc dropped the snake_case duplicates of these fields in v23.
     return {
       version: VERSION,
       commitHash: "devnet",
-      buildTimestamp: build,
+      buildTimestamp: "2025-01-01T00:00:00Z",
       captiveCoreVersion: "devnet (no stellar-core)",
-      protocolVersion: PROTOCOL_VERSION,
-      commit_hash: "devnet",
-      build_timestamp: build,
-      captive_core_version: "devnet (no stellar-core)",
-      protocol_version: PROTOCOL_VERSION,
+      protocolVersion: node.config.protocolVersion,
     };
   },
 
-  getLatestLedger({ node }, params) {
+  getLatestLedger({ view }, params) {
     parse(Schemas.none, params);
-    const l = node.latest();
+    const l = view.latest();
     return {
       id: l.hash.toString("hex"),
       sequence: l.sequence,
-      protocolVersion: PROTOCOL_VERSION,
+      protocolVersion: l.header.ledgerVersion(),
       closeTime: closeTimeOf(l),
-      headerXdr: Headers.historyEntry(l).toXDR("base64"),
+      // stellar-rpc's getLatestLedger sends the bare LedgerHeader (getLedgers the history entry).
+      headerXdr: l.header.toXDR("base64"),
       metadataXdr: Headers.closeMetaXdr(l),
     };
   },
 
-  getLedgers({ node }, params) {
+  getLedgers({ view }, params) {
     const p = parse(Schemas.paged, params);
     const limit = Math.min(p.pagination?.limit ?? 5, 200);
-    const start = pageStart(node, p.startLedger, p.pagination?.cursor, (c) => Number(c) + 1);
-    const ledgers = node.history.ledgersFrom(start, limit);
+    const start = pageStart(view, p.startLedger, p.pagination?.cursor, (c) => Number(c) + 1);
+    const ledgers = view.ledgersFrom(start, limit);
     const last = ledgers[ledgers.length - 1];
-    const latest = node.latest();
-    const oldest = node.history.oldest();
+    const latest = view.latest();
+    const oldest = view.oldest();
     return {
       // getLedgers reports close times as numbers (getEvents and getTransaction use strings).
       latestLedger: latest.sequence,
@@ -142,9 +156,9 @@ export const methods: Record<string, Handler> = {
     };
   },
 
-  getLedgerEntries({ node }, params) {
+  getLedgerEntries({ view }, params) {
     const p = parse(Schemas.getLedgerEntries, params);
-    const latest = node.latest().sequence;
+    const latest = view.latest().sequence;
     const entries = [];
     for (const keyB64 of p.keys) {
       let key: xdr.LedgerKey;
@@ -154,31 +168,43 @@ export const methods: Record<string, Handler> = {
         throw RpcError.invalidParams(`cannot unmarshal key value ${keyB64}`);
       }
       if (key.switch() === xdr.LedgerEntryType.ttl()) throw RpcError.invalidParams("ledger ttl entries cannot be queried directly");
-      const stored = node.state.get(key);
+      const stored = view.state.get(key);
       if (!stored) continue;
       const live = stored.liveUntilLedgerSeq;
-      // An expired temporary entry is gone; an archived persistent one is still reported, with its past TTL.
-      if (live !== undefined && live < latest && isTemporary(key)) continue;
+      // Live through its live-until ledger, as core judges it at the latest ledger.
+      const expired = live !== undefined && live < latest;
+      // An expired temporary entry is gone; an archived persistent one is still reported, with
+      // liveUntilLedgerSeq 0: core's placeholder, since it keeps no TTL for archived entries.
+      if (expired && isTemporary(key)) continue;
       entries.push({
         key: key.toXDR("base64"),
         xdr: stored.entry.data().toXDR("base64"),
         lastModifiedLedgerSeq: stored.entry.lastModifiedLedgerSeq(),
-        ...(live !== undefined ? { liveUntilLedgerSeq: live } : {}),
+        ...(live !== undefined ? { liveUntilLedgerSeq: expired ? 0 : live } : {}),
       });
     }
     return { entries, latestLedger: latest };
   },
 
-  getFeeStats({ node }, params) {
+  getFeeStats({ node, view }, params) {
     parse(Schemas.none, params);
-    const latest = node.latest().sequence;
+    const latest = view.latest().sequence;
+    const perTransaction = node.rules.feeStatsPerTransaction;
+    // stellar-rpc's feewindow: a Soroban transaction counts its whole inclusion fee (feeCharged less
+    // the resource fee charged), a classic one feeCharged per operation of its (inner) transaction.
+    // The relaxed rule divides the inclusion fee by the fee operations (inner + 1 for a fee bump).
+    const feeOf = (a: AppliedTx): bigint =>
+      !perTransaction
+        ? a.inclusionFeeCharged / BigInt(a.tx.feeOps)
+        : a.tx.isSoroban
+          ? a.inclusionFeeCharged
+          : a.feeCharged / BigInt(a.tx.inner.operations.length);
     const collect = (soroban: boolean, window: number): { fees: bigint[]; ledgers: number } => {
-      const from = Math.max(node.history.oldest().sequence, latest - window + 1);
-      const ledgers = node.history.ledgersFrom(from, window);
-      const fees = ledgers.flatMap((l) =>
-        l.txs.filter((t) => t.applied.tx.isSoroban === soroban).map((t) => t.applied.inclusionFeeCharged / BigInt(t.applied.tx.feeOps)),
-      );
-      return { fees, ledgers: ledgers.length };
+      const from = Math.max(view.oldest().sequence, latest - window + 1);
+      const ledgers = view.ledgersFrom(from, window);
+      const fees = ledgers.flatMap((l) => l.txs.filter((t) => t.applied.tx.isSoroban === soroban).map((t) => feeOf(t.applied)));
+      // stellar-rpc answers an empty window with an all-zero distribution, ledgerCount included.
+      return { fees, ledgers: perTransaction && fees.length === 0 ? 0 : ledgers.length };
     };
     const classic = collect(false, CLASSIC_FEE_WINDOW);
     const soroban = collect(true, SOROBAN_FEE_WINDOW);
@@ -189,16 +215,21 @@ export const methods: Record<string, Handler> = {
     };
   },
 
-  simulateTransaction({ node, host }, params) {
+  simulateTransaction({ node, host, view }, params) {
     const p = parse(Schemas.simulateTransaction, params);
-    const raw = withEnvelope(() => simulate(node, host, p.transaction, p.authMode));
-    return raw;
+    return withEnvelope(() =>
+      simulate(node, view, host, p.transaction, {
+        authMode: p.authMode,
+        useUpgradedAuth: p.useUpgradedAuth ?? false,
+        instructionLeeway: p.resourceConfig?.instructionLeeway ?? 0,
+      }),
+    );
   },
 
-  sendTransaction({ node }, params) {
+  sendTransaction({ node, view }, params) {
     const p = parse(Schemas.sendTransaction, params);
     const outcome = withEnvelope(() => node.submit(p.transaction));
-    const latest = node.latest();
+    const latest = view.latest();
     return {
       status: outcome.status,
       hash: outcome.hash,
@@ -208,33 +239,38 @@ export const methods: Record<string, Handler> = {
     };
   },
 
-  getTransaction({ node }, params) {
+  getTransaction({ node, view }, params) {
     const p = parse(Schemas.getTransaction, params);
     const hash = p.hash.toLowerCase();
-    const record = node.history.tx(hash);
+    const record = view.tx(hash);
     const base = {
-      latestLedger: node.latest().sequence,
-      latestLedgerCloseTime: closeTimeOf(node.latest()),
-      oldestLedger: node.history.oldest().sequence,
-      oldestLedgerCloseTime: closeTimeOf(node.history.oldest()),
+      latestLedger: view.latest().sequence,
+      latestLedgerCloseTime: closeTimeOf(view.latest()),
+      oldestLedger: view.oldest().sequence,
+      oldestLedgerCloseTime: closeTimeOf(view.oldest()),
       txHash: hash,
     };
-    if (!record) return { status: "NOT_FOUND", ...base };
+    // stellar-rpc reads the transaction before the ledger range: a transaction in a ledger ingested
+    // between the two reads answers NOT_FOUND with a latestLedger already past it (the fault replays that).
+    if (!record || FaultSwitch.takeGetTransactionRace(node.faults)) return { status: "NOT_FOUND", ...base };
     return { ...base, ...txInfo(record), createdAt: record.closeTime.toString() };
   },
 
-  getTransactions({ node }, params) {
+  getTransactions({ view }, params) {
     const p = parse(Schemas.paged, params);
     const limit = Math.min(p.pagination?.limit ?? 10, 200);
     let afterToid: bigint;
     if (p.pagination?.cursor) {
       afterToid = parseCursor(p.pagination.cursor);
+      // stellar-rpc reads the cursor's ledger first: one pruned from its history is not there.
+      const from = Toid.ledgerOf(afterToid);
+      if (from < view.oldest().sequence) throw RpcError.invalidParams(`database does not contain metadata for ledger: ${from}`);
     } else {
-      const start = pageStart(node, p.startLedger, undefined, Number);
+      const start = pageStart(view, p.startLedger, undefined, Number);
       afterToid = Toid.of(start, 0, 0);
     }
     const out: TxRecord[] = [];
-    for (const ledger of node.history.ledgersFrom(Math.max(Toid.ledgerOf(afterToid), node.history.oldest().sequence), Number.MAX_SAFE_INTEGER)) {
+    for (const ledger of view.ledgersFrom(Toid.ledgerOf(afterToid), Number.MAX_SAFE_INTEGER)) {
       for (const tx of ledger.txs) {
         if (Toid.of(tx.ledger, tx.applicationOrder, 0) <= afterToid) continue;
         out.push(tx);
@@ -243,8 +279,8 @@ export const methods: Record<string, Handler> = {
       if (out.length >= limit) break;
     }
     const last = out[out.length - 1];
-    const latest = node.latest();
-    const oldest = node.history.oldest();
+    const latest = view.latest();
+    const oldest = view.oldest();
     return {
       transactions: out.map((t) => ({ ...txInfo(t), txHash: t.hash, createdAt: Number(t.closeTime) })),
       latestLedger: latest.sequence,
@@ -255,26 +291,38 @@ export const methods: Record<string, Handler> = {
     };
   },
 
-  getEvents({ node }, params) {
+  /**
+   * stellar-rpc's getEvents: the start (startLedger, or the ledger of the cursor) must lie in the
+   * retention window, else -32600; one call scans at most maxEventsScanLedgers ledgers, and a page
+   * that is not full ends with the last cursor of the scanned range.
+   */
+  getEvents({ node, view }, params) {
     const p = parse(Schemas.getEvents, params);
-    const limit = Math.min(p.pagination?.limit ?? 100, 10_000);
-    const latest = node.latest().sequence;
+    const limit = p.pagination?.limit ?? DEFAULT_EVENTS_LIMIT;
+    if (limit > MAX_EVENTS_LIMIT) throw RpcError.invalidParams(`limit must not exceed ${MAX_EVENTS_LIMIT}`);
+    const latest = view.latest().sequence;
+    const oldest = view.oldest().sequence;
     let afterId: string;
-    let endLedger: number;
+    let startLedger: number;
     if (p.pagination?.cursor) {
-      if (p.startLedger !== undefined || p.endLedger !== undefined) throw RpcError.invalidParams("startLedger and endLedger must be omitted when a cursor is given");
+      if (p.startLedger !== undefined || p.endLedger !== undefined) throw RpcError.invalidParams("ledger ranges and cursor cannot both be set");
       afterId = p.pagination.cursor;
-      if (!/^\d{19}-\d{10}$/.test(afterId)) throw RpcError.invalidParams(`invalid cursor: ${afterId}`);
-      endLedger = latest + 1;
+      if (!/^\d{19}-\d{10}$/.test(afterId)) throw RpcError.invalidParams(`invalid event id ${afterId}`);
+      startLedger = Toid.ledgerOf(BigInt(afterId.slice(0, 19)));
     } else {
-      const start = pageStart(node, p.startLedger, undefined, Number);
-      if (p.endLedger !== undefined && p.endLedger <= start) throw RpcError.invalidParams("endLedger must be after startLedger");
-      afterId = previousId(start);
-      endLedger = Math.min(p.endLedger ?? latest + 1, latest + 1);
+      if (p.startLedger === undefined) throw RpcError.invalidParams("startLedger must be positive");
+      startLedger = p.startLedger;
+      afterId = previousId(startLedger);
+    }
+    const scan = node.rules.maxEventsScanLedgers;
+    let endLedger = Math.min(latest + 1, scan > 0 ? startLedger + scan : Number.MAX_SAFE_INTEGER);
+    if (p.endLedger !== undefined) endLedger = Math.min(endLedger, p.endLedger);
+    if (startLedger < oldest || startLedger > latest) {
+      throw RpcError.invalidRequest(`startLedger must be within the ledger range: ${oldest} - ${latest}`);
     }
     const filters = p.filters ?? [];
     const found: EventRecord[] = [];
-    for (const event of node.history.eventsAfter(afterId)) {
+    for (const event of view.eventsAfter(afterId)) {
       if (event.ledger >= endLedger) break;
       if (!matchesAny(event, filters)) continue;
       found.push(event);
@@ -282,9 +330,9 @@ export const methods: Record<string, Handler> = {
     }
     const last = found[found.length - 1];
     // A full page continues after its last event; otherwise after the whole scanned range.
-    const cursor = found.length >= limit && last ? last.id : previousId(endLedger);
+    const cursor = found.length >= limit && last ? last.id : Toid.lastEventId(endLedger - 1);
     return {
-      ...retention(node),
+      ...retention(view),
       events: found.map((e) => ({
         type: e.type,
         ledger: e.ledger,
@@ -327,9 +375,9 @@ function txInfo(record: TxRecord): Record<string, unknown> {
   };
 }
 
-function retention(node: DevnetNode): Record<string, number | string> {
-  const latest = node.latest();
-  const oldest = node.history.oldest();
+function retention(view: ChainView): Record<string, number | string> {
+  const latest = view.latest();
+  const oldest = view.oldest();
   return {
     latestLedger: latest.sequence,
     latestLedgerCloseTime: closeTimeOf(latest),
@@ -339,9 +387,9 @@ function retention(node: DevnetNode): Record<string, number | string> {
 }
 
 /** The first ledger of a page: from a cursor, or startLedger (which must lie in the retention window). */
-function pageStart(node: DevnetNode, startLedger: number | undefined, cursor: string | undefined, fromCursor: (c: string) => number): number {
-  const oldest = node.history.oldest().sequence;
-  const latest = node.latest().sequence;
+function pageStart(view: ChainView, startLedger: number | undefined, cursor: string | undefined, fromCursor: (c: string) => number): number {
+  const oldest = view.oldest().sequence;
+  const latest = view.latest().sequence;
   if (cursor !== undefined) {
     if (startLedger !== undefined) throw RpcError.invalidParams("startLedger and cursor cannot both be set");
     if (!/^\d+$/.test(cursor)) throw RpcError.invalidParams(`invalid cursor: ${cursor}`);

@@ -67,6 +67,15 @@ export class HostError extends Error {
     return new HostError("Budget", "ExceededLimit", detail, "insufficientRefundableFee");
   }
 
+  /**
+   * soroban-env-host's HostError::is_recoverable: everything but internal host errors and running
+   * out of budget or footprint (Storage/Budget ExceededLimit).
+   */
+  get recoverable(): boolean {
+    if (this.type !== "Contract" && this.code === "InternalError") return false;
+    return !(this.code === "ExceededLimit" && (this.type === "Storage" || this.type === "Budget"));
+  }
+
   /** `Error(Type, Code)` as the RPC prints it, without the detail. */
   get shortName(): string {
     return `Error(${this.type}, ${typeof this.code === "number" ? `#${this.code}` : this.code})`;

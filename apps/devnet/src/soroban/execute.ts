@@ -5,9 +5,10 @@ import { resolveContract } from "./contracts/registry";
 import { createContract, uploadWasm } from "./deploy";
 import { HostError } from "./errors";
 import { Fees, type ResourceFee } from "./fees";
-import type { ExecuteSorobanOp, SorobanOpInput, SorobanOpResult } from "./host";
+import type { ExecuteSorobanOp, ResourceDrift, SorobanOpInput, SorobanOpResult } from "./host";
 import { Keys } from "./keys";
 import { HostRuntime } from "./runtime";
+import { keyId } from "../state";
 import { DeclaredFootprint, HostStorage, type StorageUsage } from "./storage";
 
 type Failure = Extract<SorobanOpResult, { ok: false }>;
@@ -36,30 +37,37 @@ function invokeHostFunction(input: SorobanOpInput, op: xdr.InvokeHostFunctionOp)
   const declared = input.declared;
   const storage = new HostStorage(input.state, input.ledger, declared ? DeclaredFootprint.of(declared.resources().footprint()) : undefined);
   if (declared) {
-    // The network loads the whole footprint before running: an archived persistent entry in it fails the op.
+    // The network loads the whole footprint before running (protocol 23): an archived entry the
+    // footprint marks for restore (read-write, listed in archivedSorobanEntries) comes back with
+    // the minimum TTL, its rent charged; any other archived entry fails the op.
     const fp = declared.resources().footprint();
-    const archived = [...fp.readOnly(), ...fp.readWrite()].filter((key) => Keys.isPersistent(key) && storage.isArchived(key));
-    if (archived.length > 0) return failure("invoke", HostError.archived("the footprint holds archived entries; restore them first"), archived);
+    const marked = new Set(Footprints.archivedIndexes(declared).map((i) => fp.readWrite()[i]).filter((k) => k !== undefined).map(keyId));
+    for (const key of [...fp.readOnly(), ...fp.readWrite()]) {
+      if (!Keys.isPersistent(key) || !storage.isArchived(key)) continue;
+      if (!marked.has(keyId(key))) return failure("invoke", HostError.archived(`the footprint holds an archived ${key.switch().name} entry not marked for restore`));
+      storage.restore(key);
+    }
   }
-  const auth = new AuthManager(input.mode, op.auth(), input.opSource, input.ledger, storage);
-  const rt = new HostRuntime(input.ledger, storage, auth, resolveContract);
-
+  let auth: AuthManager;
+  let rt: HostRuntime;
   let returnValue: xdr.ScVal;
   try {
+    // Taking the auth entries can already fail (a malformed delegate tree), before any contract runs.
+    auth = new AuthManager(input.mode, op.auth(), input.opSource, input.ledger, storage, input.recordAuthV2 ?? false);
+    rt = new HostRuntime(input.ledger, storage, auth, resolveContract);
     returnValue = runHostFunction(rt, op.hostFunction());
   } catch (error) {
-    return failure("invoke", asHostError(error), [...storage.archived.values()]);
-  }
-  if (storage.archived.size > 0) {
-    return failure("invoke", HostError.archived("the invocation needs archived entries; restore them first"), [...storage.archived.values()]);
+    return failure("invoke", asHostError(error));
   }
 
   const usage = storage.usage();
-  const eventBytes = rt.events.reduce((sum, e) => sum + e.toXDR().length, 0);
+  // The network's events budget counts the return value too (stellar-core InvokeHostFunctionOpFrame).
+  const eventBytes = rt.events.reduce((sum, e) => sum + e.toXDR().length, 0) + returnValue.toXDR().length;
   const fee = Fees.of({ ...usage, instructions: rt.instructions, eventBytes });
-  const computed = transactionData(usage.footprint, rt.instructions, usage, fee);
+  const computed = transactionData(usage.footprint, rt.instructions, usage, fee, usage.restoredIndexes);
   const shortfall = declared && checkDeclared(declared, computed, fee);
   if (shortfall) return failure("invoke", shortfall);
+  if (input.drift) return failure("invoke", drifted(input.drift, declared));
   return {
     ok: true,
     returnValue,
@@ -68,8 +76,22 @@ function invokeHostFunction(input: SorobanOpInput, op: xdr.InvokeHostFunctionOp)
     diagnosticEvents: rt.events.map((event) => new xdr.DiagnosticEvent({ inSuccessfulContractCall: true, event })),
     transactionData: declared ?? computed,
     minResourceFee: fee.total,
-    resourceFee: { nonRefundable: fee.nonRefundable, refundable: fee.refundable },
+    resourceFee: { nonRefundable: fee.nonRefundable, refundable: fee.refundable, rent: usage.rent },
   };
+}
+
+/** The failure an invocation meets when the ledger moved under it after simulation (see SorobanOpInput.drift). */
+function drifted(drift: ResourceDrift, declared: xdr.SorobanTransactionData | undefined): HostError {
+  if (drift === "entryArchived") return HostError.archived("trying to access an archived contract entry (archived since simulation)");
+  const limit = declared?.resources().instructions() ?? 0;
+  return HostError.resourceLimit(`the invocation needed more than the declared ${limit} instructions (the state changed since simulation)`);
+}
+
+export namespace Footprints {
+  /** The read-write indexes a transaction marks for automatic restore (none without ext v1). */
+  export function archivedIndexes(data: xdr.SorobanTransactionData): readonly number[] {
+    return data.ext().switch() === 1 ? data.ext().resourceExt().archivedSorobanEntries() : [];
+  }
 }
 
 function runHostFunction(rt: HostRuntime, fn: xdr.HostFunction): xdr.ScVal {
@@ -148,13 +170,27 @@ function ttlOpResult(kind: OpKind, input: SorobanOpInput, storage: HostStorage, 
     diagnosticEvents: [],
     transactionData: input.declared ?? computed,
     minResourceFee: fee.total,
-    resourceFee: { nonRefundable: fee.nonRefundable, refundable: fee.refundable },
+    resourceFee: { nonRefundable: fee.nonRefundable, refundable: fee.refundable, rent: usage.rent },
   };
 }
 
-function transactionData(footprint: xdr.LedgerFootprint, instructions: number, usage: StorageUsage, fee: ResourceFee): xdr.SorobanTransactionData {
+/**
+ * The transaction data simulation returns. Entries restored automatically are marked by their
+ * index in the read-write footprint (SorobanTransactionDataExt v1, archivedSorobanEntries), as
+ * soroban-simulation marks them; without any the extension stays v0.
+ */
+function transactionData(
+  footprint: xdr.LedgerFootprint,
+  instructions: number,
+  usage: StorageUsage,
+  fee: ResourceFee,
+  restoredIndexes: readonly number[] = [],
+): xdr.SorobanTransactionData {
   return new xdr.SorobanTransactionData({
-    ext: new xdr.SorobanTransactionDataExt(0),
+    ext:
+      restoredIndexes.length > 0
+        ? new xdr.SorobanTransactionDataExt(1, new xdr.SorobanResourcesExtV0({ archivedSorobanEntries: [...restoredIndexes] }))
+        : new xdr.SorobanTransactionDataExt(0),
     resources: new xdr.SorobanResources({ footprint, instructions, diskReadBytes: usage.diskReadBytes, writeBytes: usage.writeBytes }),
     resourceFee: xdr.Int64.fromString(fee.total.toString()),
   });
@@ -190,13 +226,12 @@ function malformed(kind: OpKind, reason: string): Failure {
   return { ok: false, code: xdr.OperationResult.opInner(code), error: reason, diagnosticEvents: [] };
 }
 
-function failure(kind: OpKind, error: HostError, archivedKeys?: xdr.LedgerKey[]): Failure {
+function failure(kind: OpKind, error: HostError): Failure {
   return {
     ok: false,
     code: xdr.OperationResult.opInner(resultCode(kind, error)),
     error: `HostError: ${error.shortName}\n\n${error.detail}`,
     diagnosticEvents: [errorEvent(error)],
-    ...(archivedKeys && archivedKeys.length > 0 ? { archivedKeys } : {}),
   };
 }
 

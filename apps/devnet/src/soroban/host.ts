@@ -47,7 +47,20 @@ export interface SorobanOpInput {
    * restoreFootprint take their keys from it, also in simulation where `declared` is unset.
    */
   readonly txFootprint?: xdr.LedgerFootprint;
+  /**
+   * Recording only: record address credentials as SOROBAN_CREDENTIALS_ADDRESS_V2 (CAP-71-02) rather
+   * than V1, as stellar-rpc does for simulateTransaction's `useUpgradedAuth` (added by the host).
+   */
+  readonly recordAuthV2?: boolean;
+  /**
+   * Applying only: the state moved between simulation and apply (the fault switch's resourceDrift),
+   * so the invocation runs out of its declared budget or meets an entry archived since (added by the
+   * pipeline). The invocation fails as the host would fail it; nothing it did is kept.
+   */
+  readonly drift?: ResourceDrift;
 }
+
+export type ResourceDrift = "resourceLimitExceeded" | "entryArchived";
 
 export type SorobanOpResult =
   | {
@@ -61,8 +74,11 @@ export type SorobanOpResult =
       readonly transactionData: xdr.SorobanTransactionData;
       /** Resource fee in stroops the network would charge (what simulation reports as minResourceFee). */
       readonly minResourceFee: bigint;
-      /** The same fee split as the network splits it (added by the host): refundable = rent + events. */
-      readonly resourceFee?: { readonly nonRefundable: bigint; readonly refundable: bigint };
+      /**
+       * The same fee split as the network splits it (added by the host): refundable = rent + events
+       * and return value; `rent` is the rent part alone.
+       */
+      readonly resourceFee?: { readonly nonRefundable: bigint; readonly refundable: bigint; readonly rent?: bigint };
     }
   | {
       readonly ok: false;
@@ -71,8 +87,6 @@ export type SorobanOpResult =
       /** A readable reason, as the RPC puts in simulation's `error` string (e.g. "HostError: Error(Auth, InvalidAction)"). */
       readonly error: string;
       readonly diagnosticEvents: xdr.DiagnosticEvent[];
-      /** Persistent entries the op needed that are archived; simulation answers with a restorePreamble for them. */
-      readonly archivedKeys?: xdr.LedgerKey[];
     };
 
 export type ExecuteSorobanOp = (input: SorobanOpInput) => SorobanOpResult;

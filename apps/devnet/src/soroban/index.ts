@@ -9,6 +9,15 @@ export { executeSorobanOp } from "./execute";
 export { installGenesisContracts, type GenesisContracts } from "./genesis";
 export { CHANNEL_WASM, CHANNEL_WASM_HASH, ChannelError } from "./contracts/channel";
 export { SacError } from "./contracts/sac";
+export {
+  ACCOUNT_CONTRACTS,
+  DelegatingError,
+  MultisigError,
+  PasskeyError,
+  SpendingPolicyError,
+  type AccountContractKind,
+} from "./contracts/accounts";
+export { CRYPTO_INSTRUCTIONS } from "./crypto";
 export { HostError } from "./errors";
 export { commitmentBytes } from "./contracts/commitment";
 export { stellarAssetContractId } from "./deploy";

@@ -28,12 +28,15 @@ export interface StorageUsage {
   readonly diskReadBytes: number;
   readonly writeBytes: number;
   readonly rent: bigint;
+  /** Indexes into footprint.readWrite of the archived entries this op restored (ascending). */
+  readonly restoredIndexes: readonly number[];
 }
 
 /**
  * The host's view of the ledger during one operation: every access goes through here so the
- * footprint is recorded (simulation) or enforced (apply), archived entries are caught, expired
- * temporary entries read as absent, and bytes and rent are counted for the resource fee.
+ * footprint is recorded (simulation) or enforced (apply), expired temporary entries read as absent,
+ * archived persistent entries are restored automatically (protocol 23, CAP-66) where that is
+ * allowed, and bytes and rent are counted for the resource fee.
  */
 export class HostStorage {
   private current: LedgerState;
@@ -43,8 +46,8 @@ export class HostStorage {
   private readonly readSizes = new Map<string, number>();
   /** Live-until ledger of each touched Soroban entry before this op (undefined: did not exist). */
   private readonly ttlBaseline = new Map<string, { key: xdr.LedgerKey; liveUntil: number | undefined }>();
-  /** Persistent entries found archived; in simulation they are read as if restored. */
-  readonly archived = new Map<string, xdr.LedgerKey>();
+  /** Archived persistent entries this op brought back, to be marked in the footprint for restore. */
+  private readonly restored = new Set<string>();
 
   constructor(
     state: LedgerState,
@@ -104,13 +107,18 @@ export class HostStorage {
     return true;
   }
 
-  /** Brings an archived persistent entry back with a fresh minimum TTL; live or missing entries are left alone. */
+  /**
+   * Brings an archived persistent entry back with a fresh minimum TTL (restoreFootprint, or an
+   * invocation restoring what its footprint marks); live or missing entries are left alone. The
+   * entry is then written (read-write), and its new TTL is rent.
+   */
   restore(key: xdr.LedgerKey): boolean {
     const id = keyId(key);
     this.access(id, key, "write");
     const stored = this.current.getById(id);
     if (!stored || stored.liveUntilLedgerSeq === undefined || stored.liveUntilLedgerSeq >= this.ledger.sequence) return false;
     this.current.putById(id, stored.entry, this.ledger.sequence + this.ledger.minPersistentTtl - 1);
+    this.restored.add(id);
     return true;
   }
 
@@ -139,10 +147,12 @@ export class HostStorage {
   }
 
   usage(): StorageUsage {
+    const readWrite = [...this.readWriteKeys.entries()];
     const footprint = new xdr.LedgerFootprint({
       readOnly: [...this.readOnlyKeys.values()],
-      readWrite: [...this.readWriteKeys.values()],
+      readWrite: readWrite.map(([, key]) => key),
     });
+    const restoredIndexes = readWrite.flatMap(([id], index) => (this.restored.has(id) ? [index] : []));
     let writeBytes = 0;
     for (const id of this.readWriteKeys.keys()) {
       const stored = this.current.getById(id);
@@ -167,6 +177,7 @@ export class HostStorage {
       diskReadBytes,
       writeBytes,
       rent,
+      restoredIndexes,
     };
   }
 
@@ -208,8 +219,12 @@ export class HostStorage {
     const stored = this.current.getById(id);
     if (!stored || stored.liveUntilLedgerSeq === undefined || stored.liveUntilLedgerSeq >= this.ledger.sequence) return stored;
     if (Keys.isTemporary(key)) return undefined;
-    this.archived.set(id, key);
+    // Applying, the entries the footprint marks for restore were restored before the run; any
+    // other archived entry fails the op.
     if (this.declared) throw HostError.archived(`trying to access an archived ${key.switch().name} entry`);
-    return stored;
+    // Simulating, the entry is restored as the invocation would restore it (it lands in the
+    // read-write footprint, marked, with its rent), as stellar-rpc's auto-restoring simulation does.
+    this.restore(key);
+    return this.current.getById(id);
   }
 }

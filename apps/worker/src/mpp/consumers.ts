@@ -3,9 +3,9 @@ import type { Db } from "@quay/db";
 import type { Logger } from "@quay/log";
 import type { Metrics } from "@quay/metrics";
 import type { ChannelLeases } from "@quay/pool";
-import { Closer, Closes, EventWatcher, TtlSweep, type CloseQueue } from "@quay/channels";
+import { Closer, Closes, EventWatcher, TtlSweep, ttlBumpSettled, type CloseQueue } from "@quay/channels";
 import { JobSchemas, openQueue, QueueNames } from "@quay/queue";
-import type { SettleQueue } from "@quay/settlement";
+import type { SettleQueue, Submission, SubmissionKind } from "@quay/settlement";
 import type { StellarNetwork } from "@quay/stellar";
 import type { Consumer } from "../app";
 
@@ -25,14 +25,18 @@ export interface MppConsumerContext {
  * and `mpp-events` watcher, scheduled at start with upsertJobScheduler (idempotent: one scheduler
  * per queue however many workers start). Their queues share the settle queue's Redis connection.
  */
-export function mppConsumers(context: MppConsumerContext): Consumer[] {
+export function mppConsumers(context: MppConsumerContext): {
+  readonly list: Consumer[];
+  /** Hooks the settle job runs once a submission of this kind is final. */
+  readonly afterFinal: Partial<Record<SubmissionKind, (submission: Submission) => Promise<void>>>;
+} {
   const connection = { connection: context.settleQueue.opts.connection, ...(context.settleQueue.opts.prefix ? { prefix: context.settleQueue.opts.prefix } : {}) };
   const closeQueue: CloseQueue = openQueue(QueueNames.mppClose, connection);
   const ttlQueue = openQueue(QueueNames.mppTtl, connection);
   const eventsQueue = openQueue(QueueNames.mppEvents, connection);
   const { mpp } = context.config;
 
-  return [
+  const list: Consumer[] = [
     {
       queue: QueueNames.mppClose,
       concurrency: 5,
@@ -58,7 +62,7 @@ export function mppConsumers(context: MppConsumerContext): Consumer[] {
           {
             db: context.db,
             networks: context.networks,
-            leases: context.leases,
+            settleQueue: context.settleQueue,
             closeQueue,
             logger: context.logger,
             defaults: { ttlThresholdLedgers: mpp.ttlThresholdLedgers, ttlExtendTo: mpp.ttlExtendTo },
@@ -88,4 +92,11 @@ export function mppConsumers(context: MppConsumerContext): Consumer[] {
       },
     },
   ];
+  return {
+    list,
+    afterFinal: {
+      mpp_close: (submission) => Closer.afterFinal(context.db, closeQueue, submission.id),
+      ttl_bump: (submission) => ttlBumpSettled(context.db, context.metrics, submission),
+    },
+  };
 }

@@ -1,11 +1,11 @@
 import { Account, Contract, Keypair, nativeToScVal, TransactionBuilder } from "@stellar/stellar-sdk";
 import { Credential, Method, Store, z } from "mppx";
-import { Commitment } from "../commitment";
-import { ALL_ZEROS, DEFAULT_FEE, Network } from "../constants";
-import { StellarMppConfigError, StellarMppError } from "../errors";
-import { Methods } from "../methods";
-import { Rpc } from "../rpc";
-import { StoreKeys } from "../store-keys";
+import { Commitment } from "../commitment.js";
+import { ALL_ZEROS, DEFAULT_FEE, Network } from "../constants.js";
+import { StellarMppError } from "../errors.js";
+import { Methods } from "../methods.js";
+import { Rpc } from "../rpc.js";
+import { StoreKeys } from "../store-keys.js";
 
 /**
  * `stellar/channel` on an MPP client: signs cumulative commitments. The new cumulative is
@@ -14,11 +14,22 @@ import { StoreKeys } from "../store-keys";
  * RPC is given, compared with the contract's own `prepare_commitment` before signing.
  */
 
+/** What a channel client reports as it pays: the challenge seen, signing, the voucher signed. */
+export type ChannelProgressEvent =
+  | { readonly type: "challenge"; readonly channel: string; readonly amount: string }
+  | { readonly type: "signing"; readonly channel: string; readonly cumulativeAmount: string }
+  | { readonly type: "signed"; readonly channel: string; readonly cumulativeAmount: string; readonly action: "voucher" | "close" };
+
 export interface ChannelClientParameters {
   readonly commitmentKeypair: Keypair;
-  /** The channel this client pays into (pinning); or several through `allowedChannels`. */
+  /**
+   * The channel this client pays into (pinning); or several through `allowedChannels`. With
+   * neither, the first channel a server names is pinned (trust on first use): a later server
+   * naming another channel is refused.
+   */
   readonly channel?: string;
   readonly allowedChannels?: readonly string[];
+  readonly onProgress?: (event: ChannelProgressEvent) => void;
   /** Persists the highest signed cumulative per channel (default in memory). */
   readonly store?: Store.Store;
   /** When set, the commitment bytes are also read from the contract's prepare_commitment and must match. */
@@ -27,7 +38,8 @@ export interface ChannelClientParameters {
 
 export function channel(parameters: ChannelClientParameters) {
   const allowed = new Set([...(parameters.allowedChannels ?? []), ...(parameters.channel ? [parameters.channel] : [])]);
-  if (allowed.size === 0) throw new StellarMppConfigError("pin the channel: pass `channel` or `allowedChannels`");
+  const pinFirst = allowed.size === 0;
+  const progress = parameters.onProgress ?? (() => undefined);
   const store = parameters.store ?? Store.memory();
   const keypair = parameters.commitmentKeypair;
 
@@ -35,6 +47,8 @@ export function channel(parameters: ChannelClientParameters) {
     context: z.object({ action: z.optional(z.enum(["voucher", "close"])), cumulativeAmount: z.optional(z.string()) }),
     async createCredential({ challenge, context }) {
       const { request } = challenge;
+      if (pinFirst && allowed.size === 0) allowed.add(request.channel);
+      progress({ type: "challenge", channel: request.channel, amount: request.amount });
       if (!allowed.has(request.channel)) throw new StellarMppError("policy_denied", "channel_not_pinned", "the server asks for a channel this client does not pay into");
       const network = request.methodDetails?.network ?? "stellar:testnet";
       if (!Network.isId(network)) throw new StellarMppError("unsupported", "unknown_network", `unknown network ${network}`);
@@ -47,6 +61,7 @@ export function channel(parameters: ChannelClientParameters) {
       const server = reported !== undefined && /^\d+$/.test(reported) ? BigInt(reported) : 0n;
       const cumulative = context?.cumulativeAmount !== undefined ? BigInt(context.cumulativeAmount) : (local > server ? local : server) + BigInt(request.amount);
       const input = { channel: request.channel, amount: cumulative, networkPassphrase: passphrase };
+      progress({ type: "signing", channel: request.channel, cumulativeAmount: cumulative.toString() });
 
       if (parameters.rpcUrl) {
         const rpcServer = Rpc.server(parameters.rpcUrl);
@@ -62,7 +77,9 @@ export function channel(parameters: ChannelClientParameters) {
       }
       const signature = Commitment.sign(keypair, input);
       await store.put(key, { amount: cumulative.toString() });
-      return Credential.serialize({ challenge, payload: { action: context?.action ?? "voucher", amount: cumulative.toString(), signature } });
+      const action = context?.action ?? "voucher";
+      progress({ type: "signed", channel: request.channel, cumulativeAmount: cumulative.toString(), action });
+      return Credential.serialize({ challenge, payload: { action, amount: cumulative.toString(), signature } });
     },
   });
 }

@@ -1,12 +1,12 @@
 import { Account, Address, authorizeEntry, BASE_FEE, Contract, Keypair, nativeToScVal, TransactionBuilder, xdr } from "@stellar/stellar-sdk";
 import { Credential, Method, z } from "mppx";
-import { ALL_ZEROS, DEFAULT_LEDGER_CLOSE_SECONDS, DEFAULT_RPC_URL, DEFAULT_TIMEOUT_SECONDS, Network } from "../constants";
-import type { NetworkId } from "../constants";
-import { ChargeCheck } from "../charge-check";
-import { Did } from "../did";
-import { StellarMppError } from "../errors";
-import { Methods } from "../methods";
-import { Rpc } from "../rpc";
+import { ALL_ZEROS, DEFAULT_LEDGER_CLOSE_SECONDS, DEFAULT_RPC_URL, DEFAULT_TIMEOUT_SECONDS, Network } from "../constants.js";
+import type { NetworkId } from "../constants.js";
+import { ChargeCheck } from "../charge-check.js";
+import { Did } from "../did.js";
+import { StellarMppError } from "../errors.js";
+import { Methods } from "../methods.js";
+import { Rpc } from "../rpc.js";
 
 /**
  * `stellar/charge` on an MPP client: builds the credential exactly as stellar-mpp-sdk's client does.
@@ -15,8 +15,15 @@ import { Rpc } from "../rpc";
  * envelope signed. Push: the payer sends and waits, then presents `signedHash`.
  */
 
+/** What a charge client reports as it pays: the challenge seen, the credential signed, a push settled. */
+export type ChargeProgressEvent =
+  | { readonly type: "challenge"; readonly amount: string; readonly currency: string; readonly recipient: string }
+  | { readonly type: "signed"; readonly mode: "pull" | "push" }
+  | { readonly type: "settled"; readonly txHash: string };
+
 export interface ChargeClientParameters {
   readonly keypair: Keypair;
+  readonly onProgress?: (event: ChargeProgressEvent) => void;
   /** RPC to build with; default per network. http URLs (a local devnet) are allowed. */
   readonly rpcUrl?: string;
   /** Default 'pull'; per call through the `mode` context. */
@@ -37,6 +44,8 @@ export function charge(parameters: ChargeClientParameters) {
     context: z.object({ mode: z.optional(z.enum(["push", "pull"])) }),
     async createCredential({ challenge, context }) {
       const { request } = challenge;
+      const progress = parameters.onProgress ?? (() => undefined);
+      progress({ type: "challenge", amount: request.amount, currency: request.currency, recipient: request.recipient });
       const network = request.methodDetails?.network ?? "stellar:testnet";
       if (!Network.isId(network)) throw new StellarMppError("unsupported", "unknown_network", `unknown network ${network}`);
       const passphrase = Network.passphrase(network);
@@ -75,11 +84,14 @@ export function charge(parameters: ChargeClientParameters) {
           const entries = op.body().invokeHostFunctionOp().auth();
           for (let i = 0; i < entries.length; i++) {
             const entry = entries[i]!;
-            if (entry.credentials().switch() === xdr.SorobanCredentialsType.sorobanCredentialsAddress()) {
+            // V1, or CAP-71's V2 when the RPC recorded it: authorizeEntry signs either's own preimage.
+            const arm = entry.credentials().switch().value;
+            if (arm === xdr.SorobanCredentialsType.sorobanCredentialsAddress().value || arm === xdr.SorobanCredentialsType.sorobanCredentialsAddressV2().value) {
               entries[i] = await authorizeEntry(entry, keypair, validUntil, passphrase);
             }
           }
         }
+        progress({ type: "signed", mode: "pull" });
         return Credential.serialize({ challenge, payload: { type: "transaction", transaction: envelope.toXDR("base64") }, source });
       }
 
@@ -88,6 +100,7 @@ export function charge(parameters: ChargeClientParameters) {
       const prepared = await Rpc.call("prepareTransaction", () => server.prepareTransaction(draft));
       prepared.sign(keypair);
       if (mode === "pull") {
+        progress({ type: "signed", mode: "pull" });
         return Credential.serialize({ challenge, payload: { type: "transaction", transaction: prepared.toXDR() }, source });
       }
       const hash = await Rpc.send(server, prepared);
@@ -95,6 +108,8 @@ export function charge(parameters: ChargeClientParameters) {
         ...(parameters.pollIntervalMs !== undefined ? { intervalMs: parameters.pollIntervalMs } : {}),
         ...(parameters.pollTimeoutMs !== undefined ? { timeoutMs: parameters.pollTimeoutMs } : {}),
       });
+      progress({ type: "settled", txHash: hash });
+      progress({ type: "signed", mode: "push" });
       const sourceSignature = keypair.sign(Buffer.from(ChargeCheck.sourceSignatureMessage(challenge.id, hash))).toString("hex");
       return Credential.serialize({ challenge, payload: { type: "signedHash", hash: hash.toLowerCase(), sourceSignature }, source });
     },

@@ -1,20 +1,26 @@
 import { randomUUID } from "node:crypto";
-import { Account, Address, authorizeInvocation, Contract, Keypair, nativeToScVal, rpc, scValToBigInt, TransactionBuilder, xdr } from "@stellar/stellar-sdk";
+import type { FeeBumpTransaction, Transaction } from "@stellar/stellar-sdk";
+import { Contract, Keypair, nativeToScVal, rpc, TransactionBuilder } from "@stellar/stellar-sdk";
 import { Method } from "mppx";
 import type { Receipt as MppxReceipt, Store } from "mppx";
-import { Commitment } from "../commitment";
-import type { CommitmentKey } from "../commitment";
-import { ALL_ZEROS, DEFAULT_DECIMALS, DEFAULT_FEE, DEFAULT_RPC_URL, Network, STELLAR_TESTNET } from "../constants";
-import type { NetworkId } from "../constants";
-import { MppErrors, StellarMppConfigError, StellarMppError } from "../errors";
-import { Methods } from "../methods";
-import type { ChannelCredential, ChannelRequest } from "../methods";
-import { Receipt } from "../receipt";
-import { RelayerClient } from "../relay-client";
-import type { RelayConfig } from "../relay-client";
-import { Rpc } from "../rpc";
-import { StoreKeys } from "../store-keys";
-import { Units } from "../units";
+import { getChannelState } from "../channel-state.js";
+import { CloseAuth } from "../close-auth.js";
+import { Quay } from "../quay.js";
+import type { QuayFeePayer } from "../quay.js";
+import type { ChannelState } from "../channel-state.js";
+import { Commitment } from "../commitment.js";
+import type { CommitmentKey } from "../commitment.js";
+import { DEFAULT_DECIMALS, DEFAULT_FEE, DEFAULT_MAX_FEE_BUMP_STROOPS, DEFAULT_RPC_URL, Network, STELLAR_TESTNET } from "../constants.js";
+import type { NetworkId } from "../constants.js";
+import { MppErrors, StellarMppConfigError, StellarMppError } from "../errors.js";
+import { Methods } from "../methods.js";
+import type { ChannelCredential, ChannelRequest } from "../methods.js";
+import { Receipt } from "../receipt.js";
+import { RelayerClient } from "../relay-client.js";
+import type { RelayConfig } from "../relay-client.js";
+import { Rpc } from "../rpc.js";
+import { StoreKeys } from "../store-keys.js";
+import { Units } from "../units.js";
 
 /**
  * `stellar/channel` on an MPP server: one method instance per channel. LOCAL mode checks each
@@ -36,8 +42,13 @@ export interface LocalChannelParameters extends CommonParameters {
   readonly commitmentKey: CommitmentKey;
   readonly store: Store.AtomicStore;
   readonly rpcUrl?: string;
-  /** Check each voucher against the channel's on-chain deposit (default true). */
+  /**
+   * Read the channel from the ledger for each voucher (default true): refused once a close is
+   * effective, and above what a close could pay (deposited − withdrawn past what was withdrawn).
+   */
   readonly checkOnChainState?: boolean;
+  /** Called when a voucher finds a close started on chain (the funder's close_start): close before it is effective. */
+  readonly onDisputeDetected?: (state: ChannelState) => void;
   /** The recipient (`to`) key: needed to accept `close` credentials (the contract requires `to`'s auth). */
   readonly closeSigner?: Keypair | string;
   readonly pollIntervalMs?: number;
@@ -45,6 +56,8 @@ export interface LocalChannelParameters extends CommonParameters {
 }
 
 export interface RelayChannelParameters extends CommonParameters {
+  /** When given, the channel is registered with the relayer on first use if it is not yet. */
+  readonly commitmentKey?: CommitmentKey;
   readonly relay: RelayConfig & {
     /** The recipient key: signs the `close(amount, sig)` auth entry the relayer submits with its own account. */
     readonly recipientSigner?: Keypair | string;
@@ -76,16 +89,12 @@ export function channel(parameters: ChannelServerParameters) {
   return Method.toServer<typeof Methods.channel, { channel: string }>(Methods.channel, {
     defaults: { channel: channelAddress },
     async request({ request }: { request: ChannelRequest }): Promise<ChannelRequest> {
-      const cumulative = await backend.cumulative().catch(() => undefined);
+      // Always present, as the SDK sends it: a client takes max(its own, this) + price, so a stale value costs nothing.
+      const cumulativeAmount = await backend.cumulative().catch(() => backend.lastKnown());
       return {
         ...request,
         amount: Units.toBaseUnits(request.amount, decimals),
-        methodDetails: {
-          ...request.methodDetails,
-          reference: randomUUID(),
-          network,
-          ...(cumulative !== undefined ? { cumulativeAmount: cumulative } : {}),
-        },
+        methodDetails: { ...request.methodDetails, reference: randomUUID(), network, cumulativeAmount },
       };
     },
     async verify({ credential }) {
@@ -109,7 +118,9 @@ export function channel(parameters: ChannelServerParameters) {
 
 interface ChannelBackend {
   /** The highest cumulative accepted so far, for the challenge's methodDetails. */
-  cumulative(): Promise<string | undefined>;
+  cumulative(): Promise<string>;
+  /** The highest cumulative this server last heard of ("0" before any), when `cumulative()` cannot be read. */
+  lastKnown(): string;
   accept(credential: ChannelCredential): Promise<MppxReceipt.Receipt>;
 }
 
@@ -144,9 +155,16 @@ class LocalChannel implements ChannelBackend {
     return this.parameters.channel;
   }
 
+  private known = "0";
+
   async cumulative(): Promise<string> {
     const record = (await this.store.get(StoreKeys.channelCumulative(this.channel))) as CumulativeRecord | null;
-    return record?.amount ?? "0";
+    this.known = record?.amount ?? "0";
+    return this.known;
+  }
+
+  lastKnown(): string {
+    return this.known;
   }
 
   async accept(credential: ChannelCredential): Promise<MppxReceipt.Receipt> {
@@ -165,8 +183,14 @@ class LocalChannel implements ChannelBackend {
       throw new StellarMppError("invalid_payment", "invalid_signature", "the voucher is not signed by the channel's commitment key");
     }
     if (this.parameters.checkOnChainState ?? true) {
-      const deposited = await this.readI128("deposited");
-      if (amount > deposited) throw new StellarMppError("insufficient_funds", "exceeds_deposit", "the voucher exceeds the channel's deposit");
+      const state = await getChannelState({ channel: this.channel, network: this.network, server: this.server });
+      if (state.closeEffectiveAtLedger !== null) this.parameters.onDisputeDetected?.(state);
+      // Once a close is effective the funder can take everything back: a voucher is worth nothing.
+      if (state.closeEffectiveAtLedger !== null && state.currentLedger >= state.closeEffectiveAtLedger) {
+        throw new StellarMppError("invalid_payment", "channel_closed", "the channel's close is effective on chain");
+      }
+      // A close pays amount − withdrawn out of the balance: the bound is deposited − withdrawn, not the balance.
+      if (amount - state.withdrawn > state.balance) throw new StellarMppError("insufficient_funds", "exceeds_deposit", "the voucher exceeds what the channel can pay");
     }
 
     const closing = payload.action === "close";
@@ -198,32 +222,19 @@ class LocalChannel implements ChannelBackend {
 
   private async closeOnChain(amount: bigint, signatureHex: string): Promise<string> {
     if (!this.parameters.closeSigner) throw new StellarMppError("unsupported", "close_unavailable", "this server cannot close the channel (no recipient key)");
-    const signer = keypairOf(this.parameters.closeSigner);
-    const account = await Rpc.call("getAccount", () => this.server.getAccount(signer.publicKey()));
-    const tx = new TransactionBuilder(account, { fee: DEFAULT_FEE, networkPassphrase: this.passphrase })
-      .addOperation(new Contract(this.channel).call("close", nativeToScVal(amount, { type: "i128" }), nativeToScVal(Buffer.from(signatureHex, "hex"), { type: "bytes" })))
-      .setTimeout(180)
-      .build();
-    const sim = await Rpc.simulate(this.server, tx);
-    const prepared = rpc.assembleTransaction(tx, sim).build();
-    prepared.sign(signer);
-    const hash = await Rpc.send(this.server, prepared);
-    await Rpc.waitForSuccess(this.server, hash, {
-      ...(this.parameters.pollIntervalMs !== undefined ? { intervalMs: this.parameters.pollIntervalMs } : {}),
-      ...(this.parameters.pollTimeoutMs !== undefined ? { timeoutMs: this.parameters.pollTimeoutMs } : {}),
+    return close({
+      channel: this.channel,
+      amount,
+      signature: signatureHex,
+      feePayer: { envelopeSigner: this.parameters.closeSigner },
+      network: this.network,
+      server: this.server,
+      ...(this.parameters.pollIntervalMs !== undefined ? { pollIntervalMs: this.parameters.pollIntervalMs } : {}),
+      ...(this.parameters.pollTimeoutMs !== undefined ? { pollTimeoutMs: this.parameters.pollTimeoutMs } : {}),
     });
-    return hash;
   }
 
-  private async readI128(fn: string): Promise<bigint> {
-    const tx = new TransactionBuilder(new Account(ALL_ZEROS, "0"), { fee: DEFAULT_FEE, networkPassphrase: this.passphrase })
-      .addOperation(new Contract(this.channel).call(fn))
-      .setTimeout(30)
-      .build();
-    const sim = await Rpc.simulate(this.server, tx);
-    if (!sim.result) throw new StellarMppError("simulation_failed", "simulation_failed", `${fn}() returned nothing`);
-    return scValToBigInt(sim.result.retval);
-  }
+
 }
 
 class RelayChannel implements ChannelBackend {
@@ -237,47 +248,149 @@ class RelayChannel implements ChannelBackend {
     this.client = new RelayerClient(parameters.relay);
   }
 
-  async cumulative(): Promise<string | undefined> {
+  private known = 0n;
+
+  private registered: Promise<void> | undefined;
+
+  /** A channel the relayer does not know yet is registered with it (when this server has the commitment key). */
+  private ensureRegistered(): Promise<void> {
+    const key = this.parameters.commitmentKey;
+    if (key === undefined) return Promise.resolve();
+    this.registered ??= (async () => {
+      try {
+        await this.client.channelState(this.parameters.channel);
+      } catch (error) {
+        if (!(error instanceof StellarMppError) || error.reason !== "channel_not_found") throw error;
+        const commitmentKey = Commitment.keypairOf(key).publicKey();
+        await this.client.channelRegister({ address: this.parameters.channel, network: this.network, commitmentKey });
+      }
+    })().catch((error: unknown) => {
+      this.registered = undefined;
+      throw error;
+    });
+    return this.registered;
+  }
+
+  async cumulative(): Promise<string> {
+    await this.ensureRegistered();
     const state = await this.client.channelState(this.parameters.channel);
-    return typeof state.highestAmount === "string" && /^\d+$/.test(state.highestAmount) ? state.highestAmount : undefined;
+    if (typeof state.highestAmount === "string" && /^\d+$/.test(state.highestAmount)) this.heard(state.highestAmount);
+    return this.lastKnown();
+  }
+
+  lastKnown(): string {
+    return this.known.toString();
+  }
+
+  private heard(cumulative: string): void {
+    const value = BigInt(cumulative);
+    if (value > this.known) this.known = value;
   }
 
   async accept(credential: ChannelCredential): Promise<MppxReceipt.Receipt> {
     const { challenge, payload } = credential;
-    await this.client.channelVoucher(this.parameters.channel, {
+    await this.ensureRegistered();
+    const recorded = await this.client.channelVoucher(this.parameters.channel, {
       amount: payload.amount,
       signature: payload.signature.toLowerCase(),
       challengeId: challenge.id,
       requested: challenge.request.amount,
     });
+    this.heard(recorded.cumulative);
     if (payload.action === "voucher") return Receipt.from({ reference: voucherReference(credential), externalId: challenge.request.externalId });
 
     const recipientAuth = this.parameters.relay.recipientSigner ? await this.recipientAuth(BigInt(payload.amount), payload.signature) : undefined;
+    // The relayer answers once the close transaction is final (a pending close is an error with reason close_pending).
     const answer = await this.client.channelClose(this.parameters.channel, recipientAuth ? { recipientAuth } : {});
-    const txHash = typeof answer.txHash === "string" ? answer.txHash : typeof answer.hash === "string" ? answer.hash : undefined;
-    return Receipt.from({ reference: txHash ?? voucherReference(credential), externalId: challenge.request.externalId });
+    const txHash = typeof answer.txHash === "string" && /^[0-9a-f]{64}$/.test(answer.txHash) ? answer.txHash : undefined;
+    if (!txHash) throw new StellarMppError("unknown", "relayer_bad_answer", "the relayer's close answer names no close transaction");
+    return Receipt.from({ reference: txHash, externalId: challenge.request.externalId });
   }
 
   /** The recipient's signed auth entry for exactly close(amount, sig) on this channel, base64. */
   private async recipientAuth(amount: bigint, signatureHex: string): Promise<string> {
-    const signer = keypairOf(this.parameters.relay.recipientSigner!);
     const server = Rpc.server(this.parameters.relay.rpcUrl ?? DEFAULT_RPC_URL[this.network]);
-    const latest = (await Rpc.call("getLatestLedger", () => server.getLatestLedger())).sequence;
-    const invocation = new xdr.SorobanAuthorizedInvocation({
-      function: xdr.SorobanAuthorizedFunction.sorobanAuthorizedFunctionTypeContractFn(
-        new xdr.InvokeContractArgs({
-          contractAddress: Address.fromString(this.parameters.channel).toScAddress(),
-          functionName: "close",
-          args: [nativeToScVal(amount, { type: "i128" }), nativeToScVal(Buffer.from(signatureHex, "hex"), { type: "bytes" })],
-        }),
-      ),
-      subInvocations: [],
+    return recipientCloseAuth(server, this.passphrase, {
+      signer: keypairOf(this.parameters.relay.recipientSigner!),
+      channel: this.parameters.channel,
+      amount,
+      signatureHex,
+      ledgers: this.parameters.relay.closeAuthLedgers ?? 1000,
     });
-    const entry = await authorizeInvocation(signer, latest + (this.parameters.relay.closeAuthLedgers ?? 1000), invocation, signer.publicKey(), this.passphrase);
-    return entry.toXDR("base64");
   }
+
 }
 
 function now(): string {
   return new Date().toISOString();
+}
+
+export interface CloseParameters {
+  /** Through Quay: it closes with the highest voucher it holds, signed for by `recipientSigner` unless it holds the recipient's key. */
+  readonly recipientSigner?: Keypair | string;
+  readonly channel: string;
+  /** The cumulative amount to close with (base units). */
+  readonly amount: bigint;
+  /** The commitment signature over `amount`: hex or bytes. */
+  readonly signature: string | Uint8Array;
+  /**
+   * Local: the envelope signer must be the channel's recipient (the contract requires its auth); a
+   * fee-bump signer may pay. Or Quay (its URL or `{ url, apiKey }`): Quay submits and pays.
+   */
+  readonly feePayer: { readonly envelopeSigner: Keypair | string; readonly feeBumpSigner?: Keypair | string } | QuayFeePayer;
+  readonly network?: NetworkId;
+  readonly rpcUrl?: string;
+  readonly server?: rpc.Server;
+  readonly maxFeeBumpStroops?: number;
+  readonly pollIntervalMs?: number;
+  readonly pollTimeoutMs?: number;
+}
+
+/** Closes the channel on chain with a commitment, as the recipient: answers the close transaction's hash once it succeeded. */
+export async function close(parameters: CloseParameters): Promise<string> {
+  const network = parameters.network ?? STELLAR_TESTNET;
+  if (!Network.isId(network)) throw new StellarMppConfigError(`unknown network ${String(network)}`);
+  const passphrase = Network.passphrase(network);
+  const server = parameters.server ?? Rpc.server(parameters.rpcUrl ?? DEFAULT_RPC_URL[network]);
+  const signature = typeof parameters.signature === "string" ? Buffer.from(parameters.signature, "hex") : Buffer.from(parameters.signature);
+  if (signature.length !== 64) throw new StellarMppConfigError("signature must be 64 bytes (128 hex characters)");
+  const feePayer = parameters.feePayer;
+  if (Quay.isFeePayer(feePayer)) {
+    const client = new RelayerClient(Quay.relay(feePayer)!);
+    const recipientAuth = parameters.recipientSigner
+      ? await recipientCloseAuth(server, passphrase, { signer: keypairOf(parameters.recipientSigner), channel: parameters.channel, amount: parameters.amount, signatureHex: signature.toString("hex"), ledgers: 1000 })
+      : undefined;
+    const answer = await client.channelClose(parameters.channel, recipientAuth ? { recipientAuth } : {});
+    if (typeof answer.txHash !== "string" || !/^[0-9a-f]{64}$/.test(answer.txHash)) throw new StellarMppError("unknown", "relayer_bad_answer", "the relayer's close answer names no close transaction");
+    return answer.txHash;
+  }
+  const signer = keypairOf(feePayer.envelopeSigner);
+  const account = await Rpc.call("getAccount", () => server.getAccount(signer.publicKey()));
+  const tx = new TransactionBuilder(account, { fee: DEFAULT_FEE, networkPassphrase: passphrase })
+    .addOperation(new Contract(parameters.channel).call("close", nativeToScVal(parameters.amount, { type: "i128" }), nativeToScVal(signature, { type: "bytes" })))
+    .setTimeout(180)
+    .build();
+  const sim = await Rpc.simulate(server, tx);
+  const prepared = rpc.assembleTransaction(tx, sim).build();
+  prepared.sign(signer);
+  let envelope: Transaction | FeeBumpTransaction = prepared;
+  if (feePayer.feeBumpSigner) {
+    const bumper = keypairOf(feePayer.feeBumpSigner);
+    const fee = Math.min(Number(prepared.fee) * 10, parameters.maxFeeBumpStroops ?? DEFAULT_MAX_FEE_BUMP_STROOPS);
+    envelope = TransactionBuilder.buildFeeBumpTransaction(bumper, String(Math.max(fee, 100)), prepared, passphrase);
+    envelope.sign(bumper);
+  }
+  const hash = await Rpc.send(server, envelope);
+  await Rpc.waitForSuccess(server, hash, {
+    ...(parameters.pollIntervalMs !== undefined ? { intervalMs: parameters.pollIntervalMs } : {}),
+    ...(parameters.pollTimeoutMs !== undefined ? { timeoutMs: parameters.pollTimeoutMs } : {}),
+  });
+  return hash;
+}
+
+/** The recipient's signed authorisation of close(amount, sig), base64, valid for `ledgers` from the latest. */
+async function recipientCloseAuth(server: rpc.Server, networkPassphrase: string, input: { signer: Keypair; channel: string; amount: bigint; signatureHex: string; ledgers: number }): Promise<string> {
+  const latest = (await Rpc.call("getLatestLedger", () => server.getLatestLedger())).sequence;
+  const entry = await CloseAuth.sign({ ...input, validUntilLedgerSeq: latest + input.ledgers, networkPassphrase });
+  return entry.toXDR("base64");
 }

@@ -3,20 +3,20 @@ import { Account, Keypair, Operation, rpc, TransactionBuilder } from "@stellar/s
 import type { Transaction } from "@stellar/stellar-sdk";
 import { Method } from "mppx";
 import type { Receipt as MppxReceipt, Store } from "mppx";
-import { ChargeCheck } from "../charge-check";
-import type { CheckFailure } from "../charge-check";
-import { DEFAULT_DECIMALS, DEFAULT_MAX_FEE_BUMP_STROOPS, DEFAULT_RPC_URL, STELLAR_TESTNET, Network } from "../constants";
-import type { NetworkId } from "../constants";
-import { Did } from "../did";
-import { MppErrors, StellarMppConfigError, StellarMppError } from "../errors";
-import { Methods } from "../methods";
-import type { ChargeCredential, ChargeRequest } from "../methods";
-import { Receipt } from "../receipt";
-import { RelayerClient, RelayWire } from "../relay-client";
-import type { RelayConfig } from "../relay-client";
-import { Rpc } from "../rpc";
-import { StoreKeys } from "../store-keys";
-import { Units } from "../units";
+import { ChargeCheck } from "../charge-check.js";
+import type { CheckFailure } from "../charge-check.js";
+import { DEFAULT_DECIMALS, DEFAULT_MAX_FEE_BUMP_STROOPS, DEFAULT_RPC_URL, STELLAR_TESTNET, Network } from "../constants.js";
+import type { NetworkId } from "../constants.js";
+import { Did } from "../did.js";
+import { MppErrors, StellarMppConfigError, StellarMppError } from "../errors.js";
+import { Methods } from "../methods.js";
+import type { ChargeCredential, ChargeRequest } from "../methods.js";
+import { Receipt } from "../receipt.js";
+import { RelayerClient, RelayWire } from "../relay-client.js";
+import type { RelayConfig } from "../relay-client.js";
+import { Rpc } from "../rpc.js";
+import { StoreKeys } from "../store-keys.js";
+import { Units } from "../units.js";
 
 /**
  * `stellar/charge` on an MPP server. LOCAL mode settles itself (sponsored pull: rebuild around the

@@ -26,7 +26,7 @@ export namespace AssetInfo {
       [METADATA_KEY, ScVals.struct({ decimal: ScVals.u32(DECIMALS), name: ScVals.string(sep11Name(asset)), symbol: ScVals.string(asset.isNative() ? "native" : asset.getCode()) })],
       [ASSET_INFO_KEY, toScVal(asset)],
     ];
-    if (!asset.isNative()) entries.push([ADMIN_KEY, ScVals.address(asset.getIssuer())]);
+    if (!asset.isNative()) entries.push([ADMIN_KEY, ScVals.address(asset.getIssuer()!)]);
     return ScVals.map(entries).map() ?? [];
   }
 
@@ -37,7 +37,7 @@ export namespace AssetInfo {
       ScVals.symbol(width === 4 ? "AlphaNum4" : "AlphaNum12"),
       ScVals.struct({
         asset_code: ScVals.string(asset.getCode().padEnd(width, "\0")),
-        issuer: ScVals.bytes(StrKeys.accountBytes(asset.getIssuer())),
+        issuer: ScVals.bytes(StrKeys.accountBytes(asset.getIssuer()!)),
       }),
     ]);
   }

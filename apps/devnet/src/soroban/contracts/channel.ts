@@ -1,21 +1,17 @@
 import { xdr } from "@stellar/stellar-sdk";
 import { verifyEd25519 } from "../../ed25519";
-import { sha256 } from "../../sha256";
 import { HostError } from "../errors";
 import type { ContractEnv, NativeContract } from "../runtime";
 import { ScVals } from "../scval";
+import { arity, missingFunction } from "./dispatch";
 import { commitmentBytes } from "./commitment";
 
 /**
- * The Wasm a funder uploads to deploy a one-way payment channel on this devnet. It is a valid,
- * empty Wasm module whose custom section names the native implementation it stands for; its sha256
- * is the code hash that selects `oneWayChannelContract`.
+ * The Wasm a funder uploads to deploy a one-way payment channel on this devnet, and its hash, the
+ * code hash that selects `oneWayChannelContract`: defined in @quay/wasm, which deployers (the demo,
+ * tests) share with the devnet.
  */
-export const CHANNEL_WASM: Buffer = wasmWithCustomSection(
-  "quay.devnet.native-contract",
-  "stellar-experimental/one-way-channel@4b2fce5 (contracts/channel)",
-);
-export const CHANNEL_WASM_HASH: Buffer = sha256(CHANNEL_WASM);
+export { CHANNEL_WASM, CHANNEL_WASM_HASH } from "@quay/wasm";
 
 /** The contract's `#[contracterror] enum Error`. */
 export const ChannelError = {
@@ -154,7 +150,7 @@ export const oneWayChannelContract: NativeContract = {
         return ScVals.unit();
       }
       default:
-        throw HostError.host("WasmVm", "MissingValue", `trying to invoke non-existent contract function ${fn}`);
+        throw missingFunction(fn);
     }
   },
 };
@@ -226,24 +222,3 @@ function assertNonNegative(amount: bigint): void {
   if (amount < 0n) throw HostError.contract(ChannelError.NegativeAmount, "amount must not be negative");
 }
 
-function arity(fn: string, args: xdr.ScVal[], n: number): void {
-  if (args.length !== n) throw HostError.host("Value", "UnexpectedSize", `${fn} takes ${n} arguments, got ${args.length}`);
-}
-
-function wasmWithCustomSection(name: string, payload: string): Buffer {
-  const nameBytes = Buffer.from(name, "utf8");
-  const body = Buffer.concat([uleb128(nameBytes.length), nameBytes, Buffer.from(payload, "utf8")]);
-  return Buffer.concat([Buffer.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x00]), uleb128(body.length), body]);
-}
-
-function uleb128(n: number): Buffer {
-  const out: number[] = [];
-  let v = n;
-  do {
-    let byte = v & 0x7f;
-    v >>>= 7;
-    if (v !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (v !== 0);
-  return Buffer.from(out);
-}

@@ -3,6 +3,7 @@ import { StrKeys } from "../../strkeys";
 import { HostError } from "../errors";
 import { Keys } from "../keys";
 import { ScVals } from "../scval";
+import { arity, missingFunction } from "./dispatch";
 import type { ContractEnv, NativeContract } from "../runtime";
 import { AssetInfo } from "./asset-info";
 
@@ -83,14 +84,10 @@ export const stellarAssetContract: NativeContract = {
         return ScVals.unit();
       }
       default:
-        throw HostError.host("WasmVm", "MissingValue", `trying to invoke non-existent contract function ${fn}`);
+        throw missingFunction(fn);
     }
   },
 };
-
-function arity(fn: string, args: xdr.ScVal[], n: number): void {
-  if (args.length !== n) throw HostError.host("Value", "UnexpectedSize", `${fn} takes ${n} arguments, got ${args.length}`);
-}
 
 function nonNegative(amount: bigint): bigint {
   if (amount < 0n) throw HostError.contract(SacError.NegativeAmount, `negative amount is not allowed: ${amount}`);
