@@ -19,6 +19,7 @@ import type { Listening } from "./method-helpers";
 
 const SECRET = "quay-mpp-method-test-secret-key-0123456789";
 const PRICE = 25_000n; // "0.0025" with 7 decimals
+const SAME_EXPIRY = new Date(Date.now() + 10 * 60_000);
 
 describe("stellar/charge through mppx, LOCAL mode, on the devnet", () => {
   let t: TestDevnet;
@@ -52,6 +53,8 @@ describe("stellar/charge through mppx, LOCAL mode, on the devnet", () => {
     app.get("/bumped", bumped.charge({ amount: "0.0025" }), (_req, res) => res.json({ paid: "bumped" }));
     app.get("/sponsored", sponsored.charge({ amount: "0.0025" }), (_req, res) => res.json({ paid: "sponsored" }));
     app.get("/plain", plain.charge({ amount: "0.0025" }), (_req, res) => res.json({ paid: "plain" }));
+    // One expiry for every challenge: what two 402s issued in the same millisecond share.
+    app.get("/same-expiry", sponsored.charge({ amount: "0.0025", expires: SAME_EXPIRY }), (_req, res) => res.json({ paid: "same-expiry" }));
     http = await listen(app);
   });
   afterAll(async () => {
@@ -74,10 +77,26 @@ describe("stellar/charge through mppx, LOCAL mode, on the devnet", () => {
       amount: PRICE.toString(),
       currency,
       recipient: recipient.publicKey(),
-      methodDetails: { network: STELLAR_TESTNET, feePayer: true, credentialTypes: ["transaction"] },
+      methodDetails: { network: STELLAR_TESTNET, feePayer: true, credentialTypes: ["transaction"], reference: expect.stringMatching(/^[0-9a-f-]{36}$/) },
     });
     const plain = await challengeOf(`${http.url}/plain`);
-    expect(plain.request.methodDetails).toEqual({ network: STELLAR_TESTNET, credentialTypes: ["transaction", "signedHash"] });
+    expect(plain.request.methodDetails).toEqual({ network: STELLAR_TESTNET, credentialTypes: ["transaction", "signedHash"], reference: expect.any(String) });
+  });
+
+  it("two 402s with the same expiry are two challenges: two payers each pay once, neither is refused as the other's replay", async () => {
+    const [first, second] = [await fetch(`${http.url}/same-expiry`), await fetch(`${http.url}/same-expiry`)];
+    const other = await fundedKeypair(t.devnet, { usdc: 10n * UNIT });
+    const otherClient = ClientMppx.create({ polyfill: false, methods: [Stellar.client.charge({ keypair: other, rpcUrl: t.devnet.rpcUrl, mode: "pull", pollIntervalMs: 100 })] });
+    const credentials = [await client().createCredential(first), await otherClient.createCredential(second)];
+    expect(Credential.deserialize(credentials[0]!).challenge.id).not.toBe(Credential.deserialize(credentials[1]!).challenge.id);
+    const before = { payer: await usdcBalance(t.server, payer.publicKey()), other: await usdcBalance(t.server, other.publicKey()), recipient: await usdcBalance(t.server, recipient.publicKey()) };
+    // One after the other: in LOCAL mode one envelope signer has one transaction pending at a time.
+    const paid = [];
+    for (const authorization of credentials) paid.push(await fetch(`${http.url}/same-expiry`, { headers: { authorization } }));
+    expect(await Promise.all(paid.map(async (r) => (r.status === 200 ? 200 : refusal(r))))).toEqual([200, 200]);
+    expect(before.payer - (await usdcBalance(t.server, payer.publicKey()))).toBe(PRICE);
+    expect(before.other - (await usdcBalance(t.server, other.publicKey()))).toBe(PRICE);
+    expect((await usdcBalance(t.server, recipient.publicKey())) - before.recipient).toBe(2n * PRICE);
   });
 
   it("sponsored pull: 200 with a receipt naming the tx hash; exactly the price moved; the sponsor paid the fee; a replay is refused", async () => {

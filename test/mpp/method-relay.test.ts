@@ -99,7 +99,7 @@ describe("RELAY mode against a fake relayer", () => {
       currency: CURRENCY,
       recipient,
       externalId: "order-7",
-      methodDetails: { network: STELLAR_TESTNET, feePayer: true, credentialTypes: ["transaction"] },
+      methodDetails: { network: STELLAR_TESTNET, feePayer: true, credentialTypes: ["transaction"], reference: expect.any(String) },
     });
     const res = await fetch(`${http.url}/charge`, { headers: { authorization: header } });
     expect(res.status).toBe(200);

@@ -47,6 +47,8 @@ export const ChargeRequestSchema = z.object({
       feePayer: z.optional(z.boolean()),
       /** Payload types the server accepts, in order of preference. */
       credentialTypes: z.optional(z.array(z.string())),
+      /** Server-generated nonce: two challenges for the same terms are never the same challenge. */
+      reference: z.optional(z.string()),
     }),
   ),
 });

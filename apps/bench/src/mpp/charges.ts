@@ -36,30 +36,16 @@ export class ChargePayers {
     return new ChargePayers(keypairs.map((keypair) => payerClient(keypair, rpcUrl)));
   }
 
-  /**
-   * `count` credentials for the route, each from its own 402. The 402s are fetched one at a time:
-   * a charge challenge carries no nonce (its id is an HMAC of the route's request and its expiry,
-   * to the millisecond), so two fetched in the same millisecond are the same challenge, and Quay
-   * refuses the second credential presented under it as a replay. The credentials are then built
-   * 8 at a time.
-   */
+  /** `count` credentials for the route, each from its own 402, built 8 at a time. */
   async prepare(url: string, count: number): Promise<string[]> {
-    const challenges: Response[] = [];
-    let last = "";
-    while (challenges.length < count) {
-      const challenge = await fetch(url);
-      if (challenge.status !== 402) throw new Error(`expected a 402 from ${url}, got ${challenge.status}`);
-      const header = challenge.headers.get("www-authenticate") ?? "";
-      if (header === last) continue;
-      last = header;
-      challenges.push(challenge);
-    }
     const out: string[] = new Array<string>(count);
     let i = 0;
     const worker = async () => {
       for (let j = i++; j < count; j = i++) {
+        const challenge = await fetch(url);
+        if (challenge.status !== 402) throw new Error(`expected a 402 from ${url}, got ${challenge.status}`);
         const client = this.clients[this.next++ % this.clients.length]!;
-        out[j] = await client.createCredential(challenges[j]!);
+        out[j] = await client.createCredential(challenge);
       }
     };
     await Promise.all(Array.from({ length: 8 }, worker));

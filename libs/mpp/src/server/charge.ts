@@ -72,10 +72,13 @@ export function charge(parameters: ChargeServerParameters) {
   const sponsored = relay ? relay.sponsored ?? true : parameters.feePayer !== undefined;
   const credentialTypes = sponsored ? ["transaction"] : parameters.relay === undefined && parameters.allowUnsignedPush ? ["transaction", "signedHash", "hash"] : ["transaction", "signedHash"];
 
+  // The reference makes every challenge unique: its id is an HMAC of the request and the expiry,
+  // so without it two 402s issued in the same millisecond would be one challenge, and the second
+  // payer's credential would be refused as the first one's replay.
   const request = ({ request }: { request: ChargeRequestInput }): ChargeRequestInput => ({
     ...request,
     amount: Units.toBaseUnits(request.amount, decimals),
-    methodDetails: { network, ...(sponsored ? { feePayer: true } : {}), credentialTypes },
+    methodDetails: { network, ...(sponsored ? { feePayer: true } : {}), credentialTypes, reference: randomUUID() },
   });
   const defaults: ChargeDefaults = { currency: parameters.currency, recipient: parameters.recipient };
 
