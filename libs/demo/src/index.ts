@@ -9,6 +9,7 @@ export { startSeller, createBuyer, allowClientHttpRpc, type Seller, type SellerO
 export { payOnce, friendbot, type PaidRequest } from "./pay";
 export { blockNonLoopbackNetwork, ExternalNetworkBlocked, LOOPBACK, type NetworkBlock } from "./loopback";
 export {
+  ChannelDeploy,
   closeThroughQuay,
   humanAmount,
   openChannel,
@@ -18,10 +19,12 @@ export {
   rpcServer,
   startMppChannelServer,
   startMppChargeServer,
+  submitOperation,
   usdcBalance,
   xlmBalance,
   USDC_TESTNET,
   type ChannelClose,
+  type ChannelTerms,
   type ChannelPayments,
   type DevnetAccess,
   type MppCharge,

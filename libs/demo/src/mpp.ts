@@ -230,28 +230,22 @@ export async function openChannel(devnet: DevnetAccess, options: OpenChannelOpti
     friendbot(devnet.friendbotUrl, funder.publicKey(), options.funderUsdc ?? options.deposit),
     friendbot(devnet.friendbotUrl, recipient.publicKey(), 1n),
   ]);
-  await submit(server, passphrase, funder, Operation.uploadContractWasm({ wasm: CHANNEL_WASM }));
-  const created = await submit(
+  await submitOperation(server, passphrase, funder, ChannelDeploy.upload());
+  const created = await submitOperation(
     server,
     passphrase,
     funder,
-    Operation.createCustomContract({
-      address: Address.fromString(funder.publicKey()),
-      wasmHash: CHANNEL_WASM_HASH,
-      salt: hash(randomBytes(32)),
-      constructorArgs: [
-        Address.fromString(USDC_TESTNET.contractId(passphrase)).toScVal(),
-        Address.fromString(funder.publicKey()).toScVal(),
-        xdr.ScVal.scvBytes(commitmentKey.rawPublicKey()),
-        Address.fromString(recipient.publicKey()).toScVal(),
-        nativeToScVal(options.deposit, { type: "i128" }),
-        xdr.ScVal.scvU32(options.refundWaitingPeriod ?? 100),
-      ],
+    ChannelDeploy.create({
+      token: USDC_TESTNET.contractId(passphrase),
+      funder: funder.publicKey(),
+      commitmentKey: commitmentKey.rawPublicKey(),
+      recipient: recipient.publicKey(),
+      deposit: options.deposit,
+      refundWaitingPeriod: options.refundWaitingPeriod ?? 100,
     }),
   );
-  if (!created.returnValue) throw new Error("createCustomContract returned no address");
   return {
-    channel: Address.fromScVal(created.returnValue).toString(),
+    channel: ChannelDeploy.addressOf(created),
     funder,
     recipient,
     commitmentKey,
@@ -261,19 +255,75 @@ export async function openChannel(devnet: DevnetAccess, options: OpenChannelOpti
   };
 }
 
-/** Prepares (simulate + assemble), signs, sends and waits; throws unless the transaction succeeded. */
-async function submit(server: rpc.Server, passphrase: string, signer: Keypair, op: xdr.Operation): Promise<rpc.Api.GetSuccessfulTransactionResponse> {
+/** The one-way channel contract's constructor arguments, in its own terms. */
+export interface ChannelTerms {
+  /** The SEP-41 token (C…) the channel holds. */
+  readonly token: string;
+  /** Who deposits, tops up and may take the rest back after the waiting period (G…). */
+  readonly funder: string;
+  /** The ed25519 public key the vouchers are signed with (32 bytes). */
+  readonly commitmentKey: Buffer;
+  /** Who is paid by the vouchers (G… or C…). */
+  readonly recipient: string;
+  /** Base units moved from the funder into the channel. */
+  readonly deposit: bigint;
+  /** Ledgers the funder waits after close_start before the refund. */
+  readonly refundWaitingPeriod: number;
+  /** Names the contract's address with the funder; default random. */
+  readonly salt?: Buffer;
+}
+
+/** The operations that deploy the channel contract (its Wasm from @quay/wasm), and the address a deploy returned. */
+export const ChannelDeploy = {
+  upload(): xdr.Operation {
+    return Operation.uploadContractWasm({ wasm: CHANNEL_WASM });
+  },
+  /** Created by the funder: the address is derived from the funder and the salt. */
+  create(terms: ChannelTerms): xdr.Operation {
+    return Operation.createCustomContract({
+      address: Address.fromString(terms.funder),
+      wasmHash: CHANNEL_WASM_HASH,
+      salt: hash(terms.salt ?? randomBytes(32)),
+      constructorArgs: [
+        Address.fromString(terms.token).toScVal(),
+        Address.fromString(terms.funder).toScVal(),
+        xdr.ScVal.scvBytes(terms.commitmentKey),
+        Address.fromString(terms.recipient).toScVal(),
+        nativeToScVal(terms.deposit, { type: "i128" }),
+        xdr.ScVal.scvU32(terms.refundWaitingPeriod),
+      ],
+    });
+  },
+  addressOf(created: rpc.Api.GetSuccessfulTransactionResponse): string {
+    if (!created.returnValue) throw new Error(`createCustomContract ${created.txHash} returned no address`);
+    return Address.fromScVal(created.returnValue).toString();
+  },
+};
+
+/**
+ * Prepares (simulate + assemble) `op` from `signer`'s account, signs, sends and waits; throws
+ * unless the transaction succeeded. `fee` is the inclusion bid in stroops (default 100).
+ */
+export async function submitOperation(
+  server: rpc.Server,
+  passphrase: string,
+  signer: Keypair,
+  op: xdr.Operation,
+  options: { readonly fee?: string; readonly timeoutSeconds?: number } = {},
+): Promise<rpc.Api.GetSuccessfulTransactionResponse> {
   const account = await server.getAccount(signer.publicKey());
-  const tx = await server.prepareTransaction(new TransactionBuilder(account, { fee: "100", networkPassphrase: passphrase }).addOperation(op).setTimeout(60).build());
+  const timeoutSeconds = options.timeoutSeconds ?? 60;
+  const built = new TransactionBuilder(account, { fee: options.fee ?? "100", networkPassphrase: passphrase }).addOperation(op).setTimeout(timeoutSeconds).build();
+  const tx = await server.prepareTransaction(built);
   tx.sign(signer);
   const sent = await server.sendTransaction(tx);
   if (sent.status !== "PENDING") throw new Error(`sendTransaction answered ${sent.status}`);
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + timeoutSeconds * 1000;
   for (;;) {
     const outcome = await server.getTransaction(sent.hash);
     if (outcome.status === rpc.Api.GetTransactionStatus.SUCCESS) return outcome;
     if (outcome.status === rpc.Api.GetTransactionStatus.FAILED) throw new Error(`transaction ${sent.hash} failed`);
-    if (Date.now() > deadline) throw new Error(`transaction ${sent.hash} not final within 30 s`);
+    if (Date.now() > deadline) throw new Error(`transaction ${sent.hash} not final within ${timeoutSeconds} s`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }

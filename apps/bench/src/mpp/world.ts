@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { Address, hash, Keypair, nativeToScVal, Operation, rpc, TransactionBuilder, xdr } from "@stellar/stellar-sdk";
-import { friendbot } from "@quay/demo";
+import { Keypair, rpc } from "@stellar/stellar-sdk";
+import { ChannelDeploy, friendbot, submitOperation } from "@quay/demo";
 import { Config } from "@quay/config";
 import { createDb, createPool, migrate, type DbPool } from "@quay/db";
 import { ApiKeys } from "@quay/keys";
@@ -11,7 +11,7 @@ import { StellarNetwork } from "@quay/stellar";
 import { USDC_SAC } from "../payloads";
 import { startEntry, waitForOutput, waitHealthy, type Entry } from "../processes";
 import { MAX_FEE_STROOPS, type Services } from "../stack";
-import { CHANNEL_WASM, CHANNEL_WASM_HASH } from "@quay/wasm";
+import { CHANNEL_WASM_HASH } from "@quay/wasm";
 
 /** USDC each channel is opened with (base units): far above what a run's vouchers reach at 1 unit each. */
 export const CHANNEL_DEPOSIT = 1_000_000_000n;
@@ -187,18 +187,6 @@ async function registerChannel(quayUrl: string, apiKey: string, channel: BenchCh
   if (res.status !== 201) throw new Error(`registering ${channel.address} with Quay: HTTP ${res.status} ${await res.text()}`);
 }
 
-/** Prepares (simulate + assemble), signs, submits and waits for success. */
-async function submit(server: rpc.Server, passphrase: string, signer: Keypair, op: xdr.Operation): Promise<rpc.Api.GetSuccessfulTransactionResponse> {
-  const account = await server.getAccount(signer.publicKey());
-  const tx = await server.prepareTransaction(new TransactionBuilder(account, { fee: "1000000", networkPassphrase: passphrase }).addOperation(op).setTimeout(120).build());
-  tx.sign(signer);
-  const sent = await server.sendTransaction(tx);
-  if (sent.status !== "PENDING") throw new Error(`sendTransaction: ${sent.status}`);
-  const outcome = await server.pollTransaction(sent.hash, { attempts: 120, sleepStrategy: () => 250 });
-  if (outcome.status !== rpc.Api.GetTransactionStatus.SUCCESS) throw new Error(`transaction ${sent.hash}: ${outcome.status}`);
-  return outcome;
-}
-
 /**
  * `count` channels, each with its own funder (so their deploys go in parallel, one ledger for a
  * batch), one recipient, and a fresh commitment key; the Wasm uploaded once.
@@ -208,33 +196,25 @@ async function openChannels(server: rpc.Server, passphrase: string, friendbotUrl
   await friendbot(friendbotUrl, recipient.publicKey(), 1n);
   const uploader = Keypair.random();
   await friendbot(friendbotUrl, uploader.publicKey());
-  await submit(server, passphrase, uploader, Operation.uploadContractWasm({ wasm: CHANNEL_WASM }));
-  const usdc = Address.fromString(USDC_SAC).toScVal();
+  // A generous bid: the deploys compete with a loaded ledger.
+  const bid = { fee: "1000000", timeoutSeconds: 120 };
+  await submitOperation(server, passphrase, uploader, ChannelDeploy.upload(), bid);
   const out: BenchChannel[] = [];
   const open = async (i: number): Promise<BenchChannel> => {
     const funder = Keypair.random();
     const commitmentKey = Keypair.random();
     await friendbot(friendbotUrl, funder.publicKey(), CHANNEL_DEPOSIT);
-    const outcome = await submit(
-      server,
-      passphrase,
-      funder,
-      Operation.createCustomContract({
-        address: Address.fromString(funder.publicKey()),
-        wasmHash: CHANNEL_WASM_HASH,
-        salt: hash(Buffer.from(`bench-mpp-channel-${i}`)),
-        constructorArgs: [
-          usdc,
-          Address.fromString(funder.publicKey()).toScVal(),
-          xdr.ScVal.scvBytes(commitmentKey.rawPublicKey()),
-          Address.fromString(recipient.publicKey()).toScVal(),
-          nativeToScVal(CHANNEL_DEPOSIT, { type: "i128" }),
-          xdr.ScVal.scvU32(100),
-        ],
-      }),
-    );
-    if (!outcome.returnValue) throw new Error("createCustomContract returned nothing");
-    return { address: Address.fromScVal(outcome.returnValue).toString(), commitmentKey };
+    const terms = {
+      token: USDC_SAC,
+      funder: funder.publicKey(),
+      commitmentKey: commitmentKey.rawPublicKey(),
+      recipient: recipient.publicKey(),
+      deposit: CHANNEL_DEPOSIT,
+      refundWaitingPeriod: 100,
+      salt: Buffer.from(`bench-mpp-channel-${i}`),
+    };
+    const created = await submitOperation(server, passphrase, funder, ChannelDeploy.create(terms), bid);
+    return { address: ChannelDeploy.addressOf(created), commitmentKey };
   };
   for (let i = 0; i < count; i += 32) {
     out.push(...(await Promise.all(Array.from({ length: Math.min(32, count - i) }, (_, j) => open(i + j)))));
