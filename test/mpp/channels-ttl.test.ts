@@ -96,7 +96,7 @@ describe("TTL sweep", () => {
       (await quay.pool.query("select kind from mpp_ttl_bumps b join mpp_channels c on c.id = b.channel_id where c.address = $1 order by b.created_at", [left.channel])).rows.map(
         (r) => r.kind,
       );
-    expect((await eventually(kinds, (k) => k.length >= 2, 20_000, "bumps")).slice(0, 2)).toEqual(["restore", "extend"]);
+    expect((await eventually(kinds, (k) => k.length >= 2, 30_000, "bumps")).slice(0, 2)).toEqual(["restore", "extend"]);
   });
 
   it("closes a channel whose TTL runs low while extension is off for it, with the highest voucher, before it is archived", async () => {

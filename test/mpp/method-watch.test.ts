@@ -36,7 +36,7 @@ describe("watchChannel and onProgress on the devnet", () => {
       const started = await send(t, o.funder, Operation.invokeContractFunction({ contract: o.channel, function: "close_start", args: [] }));
       const closed = await send(t, o.recipient, Operation.invokeContractFunction({ contract: o.channel, function: "close", args: [nativeToScVal(final, { type: "i128" }), sign(final)] }));
 
-      await eventually(async () => events.length, (n) => n >= 6, 15_000, "six events");
+      await eventually(async () => events.length, (n) => n >= 6, 30_000, "six events");
       expect(events.map((e) => e.type)).toEqual(["open", "withdraw", "close", "withdraw", "close", "refund"]);
       const [open, withdraw, closeStart, payout, close, refund] = events as [ChannelEvent, ChannelEvent, ChannelEvent, ChannelEvent, ChannelEvent, ChannelEvent];
       expect(open.data).toMatchObject({ amount: deposit, from: o.funder.publicKey(), to: o.recipient.publicKey(), token: USDC.contractId(t.passphrase), refund_waiting_period: 30 });

@@ -33,7 +33,7 @@ describe("the channel watcher back after the RPC's history moved past its cursor
     const signature = Commitment.sign(o.commitmentKey, { channel: o.channel, amount, networkPassphrase: quay.t.passphrase });
     expect((await quay.call("POST", `/mpp/channels/${o.channel}/vouchers`, { amount: amount.toString(), signature })).body).toMatchObject({ success: true });
     // The watcher has a cursor.
-    await eventually(async () => (await quay.pool.query("select cursor from mpp_event_cursors")).rows[0]?.cursor, (c) => !!c, 20_000, "a cursor");
+    await eventually(async () => (await quay.pool.query("select cursor from mpp_event_cursors")).rows[0]?.cursor, (c) => !!c, 30_000, "a cursor");
 
     await quay.stopWorker();
     const started = await send(quay.t, o.funder, Operation.invokeContractFunction({ contract: o.channel, function: "close_start", args: [] }));

@@ -68,7 +68,7 @@ describe("the first build reuses what /settle and the last payment already learn
     });
     expect(row.simulated_at_ledger).toBeGreaterThan(0);
     const limit = suite.quay.config.settleReuseSimulationLedgers;
-    await eventually(async () => (await suite.quay.t.server.getLatestLedger()).sequence > row.simulated_at_ledger! + limit, 20_000, "the simulation to go stale");
+    await eventually(async () => (await suite.quay.t.server.getLatestLedger()).sequence > row.simulated_at_ledger! + limit, 30_000, "the simulation to go stale");
     await suite.quay.startWorker();
     expect((await answer).body).toMatchObject({ success: true });
     expect(await builds("known", "simulated")).toBe(1);

@@ -33,11 +33,11 @@ function crashableQuay(options: { txTimeoutSeconds: number }) {
     async startSettling(body: SettleBody, payer: string): Promise<{ paymentId: string; answer: Promise<HttpAnswer<SettleAnswer>> }> {
       const answer = settle(ctx.quay, body);
       answer.catch(() => undefined);
-      const row = await eventually(async () => (await payments(ctx.quay)).find((r) => r.payer === payer), 10_000, "the payment row");
+      const row = await eventually(async () => (await payments(ctx.quay)).find((r) => r.payer === payer), 30_000, "the payment row");
       return { paymentId: row.id, answer };
     },
     attemptIn(paymentId: string, status: string): Promise<AttemptRow> {
-      return eventually(async () => (await attempts(ctx.quay, paymentId)).find((a) => a.status === status), 10_000, `an attempt '${status}'`);
+      return eventually(async () => (await attempts(ctx.quay, paymentId)).find((a) => a.status === status), 30_000, `an attempt '${status}'`);
     },
     async killAndReplace(): Promise<void> {
       await ctx.worker.kill("SIGKILL");

@@ -117,7 +117,7 @@ describe("settlement recovers from RPC and network faults", () => {
     // Quay's send is held back 2 s; meanwhile the channel account's sequence number moves on.
     await setFaults(suite.quay.t.devnet, { delay: { ms: 2_000, methods: ["sendTransaction"], count: 1 } });
     const answer = settle(suite.quay, body);
-    await eventually(async () => (await getFaults(suite.quay.t.devnet)).delay === null, 10_000, "Quay's send to be held");
+    await eventually(async () => (await getFaults(suite.quay.t.devnet)).delay === null, 30_000, "Quay's send to be held");
     const behindTheBack = (await builderFor(suite.quay.t, channelKeys.publicKey()))
       .addOperation(Operation.payment({ destination: suite.quay.fund.publicKey(), asset: Asset.native(), amount: "0.0000001" }))
       .setTimeout(30)
@@ -146,7 +146,7 @@ describe("settlement recovers from RPC and network faults", () => {
     // Verify (in the api) still works; every call only the worker makes is cut off.
     await setFaults(suite.quay.t.devnet, { drop: { methods: ["getLedgerEntries", "getFeeStats", "sendTransaction", "getTransaction"] } });
     const answer = settle(suite.quay, body);
-    await eventually(async () => (await unavailable()) > before, 15_000, "the worker to fail on the RPC");
+    await eventually(async () => (await unavailable()) > before, 30_000, "the worker to fail on the RPC");
     await clearFaults(suite.quay.t.devnet);
 
     const { body: settled } = await answer;

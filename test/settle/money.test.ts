@@ -45,7 +45,7 @@ describe("the money a settlement moves", () => {
     const { payer, body } = await newPayment(quay, payTo);
     await quay.stopWorker();
     const answer = settle(quay, body);
-    const row = await eventually(async () => (await payments(quay)).find((p) => p.payer === payer.publicKey()), 10_000, "the payment row");
+    const row = await eventually(async () => (await payments(quay)).find((p) => p.payer === payer.publicKey()), 30_000, "the payment row");
 
     // The payer spends its whole balance elsewhere before Quay submits.
     const held = await usdcBalance(quay.t.server, payer.publicKey());
@@ -62,7 +62,7 @@ describe("the money a settlement moves", () => {
     const prepared = await quay.t.server.prepareTransaction(drain);
     prepared.sign(payer);
     const sent = await quay.t.server.sendTransaction(prepared);
-    await eventually(async () => (await quay.t.server.getTransaction(sent.hash)).status === "SUCCESS", 10_000, "the drain");
+    await eventually(async () => (await quay.t.server.getTransaction(sent.hash)).status === "SUCCESS", 30_000, "the drain");
 
     const before = await balances(channel);
     await quay.startWorker();

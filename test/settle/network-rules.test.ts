@@ -57,7 +57,7 @@ describe("a fund account whose balance covers only a few fees in flight", () => 
     const paid = await Promise.all(Array.from({ length: 10 }, () => newPayment(quay, payTo)));
     const answers = Promise.all(paid.map(({ body }) => settle(quay, body)));
     // The network refuses fee bumps the fund cannot cover on top of its pending ones: Quay waits.
-    await eventually(async () => (await retries()) > 0, 20_000, "a refusal for the fund's pending fees");
+    await eventually(async () => (await retries()) > 0, 30_000, "a refusal for the fund's pending fees");
     const ready = await quay.worker!.running.http.inject({ method: "GET", url: "/readyz" });
     expect(ready.json().components["fund:stellar:testnet"]).toMatchObject({ ok: false, error: "fund_overcommitted" });
     // The operator tops the fund up (QuayFundOvercommitted); the waiting payments go through.
@@ -110,11 +110,11 @@ describe("a worker killed after its transaction landed, back after the RPC's his
       let worker = await quay.spawnWorker();
       await setFaults(quay.t.devnet, { paused: true }); // accepted, not yet in a ledger
       void settle(quay, body).catch(() => undefined);
-      const row = await eventually(async () => (await payments(quay)).find((p) => p.payer === payer.publicKey()), 10_000, "the payment");
-      const sent = await eventually(async () => (await attempts(quay, row.id)).find((a) => a.status === "sent"), 10_000, "a sent attempt");
+      const row = await eventually(async () => (await payments(quay)).find((p) => p.payer === payer.publicKey()), 30_000, "the payment");
+      const sent = await eventually(async () => (await attempts(quay, row.id)).find((a) => a.status === "sent"), 30_000, "a sent attempt");
       await worker.kill("SIGKILL");
       await setFaults(quay.t.devnet, { paused: false });
-      await eventually(async () => (await quay.t.server.getTransaction(sent.tx_hash)).status === "SUCCESS", 10_000, "the transaction to land");
+      await eventually(async () => (await quay.t.server.getTransaction(sent.tx_hash)).status === "SUCCESS", 30_000, "the transaction to land");
       // Past its time bounds and past the RPC's history: getTransaction no longer knows it.
       await eventually(async () => (await quay.t.server.getTransaction(sent.tx_hash)).status === "NOT_FOUND", 30_000, "the RPC to forget it");
       const { rows } = await quay.pool.query<{ max_time: string }>("select max_time::text from submission_attempts where id = $1", [sent.id]);

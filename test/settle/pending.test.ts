@@ -6,7 +6,7 @@ import { HTTPFacilitatorClient as Client227 } from "@x402/core/server";
 import { allowClientHttpRpc, createBuyer, startSeller } from "@quay/demo";
 import { fund, setFaults } from "../devnet/helpers";
 import { startQuay, transfers, USDC_SAC, type QuayHarness } from "./harness";
-import { newPayee, newPayment, PRICE, settle, type SettleBody } from "./payments";
+import { eventually, newPayee, newPayment, payments, PRICE, settle, type SettleBody } from "./payments";
 
 /** The @x402/core 2.9 copy that @x402/stellar 2.9 nests: sellers on the older stack call Quay through it. */
 const CORE_29 = new URL("../../node_modules/@x402/stellar/node_modules/@x402/core/dist/esm/http/index.mjs", import.meta.url).href;
@@ -94,17 +94,21 @@ describe("settlement_pending", () => {
 
   it("a real @x402/express seller answered settlement_pending before any transaction exists delivers on its one retry", async () => {
     // The worker is away, so the payment waits for one; the seller's first /settle outlasts the
-    // 1 s wait. Between Quay and the seller, a proxy brings the worker back as that answer passes.
+    // 1 s wait. Between Quay and the seller, a proxy brings the worker back as that answer passes,
+    // and holds the answer until the payment is final, so the retry finds it settled however slow
+    // the machine (a fresh worker's first settlement can outlast the 1 s wait).
     await quay.stopWorker();
+    const buyerKeys = Keypair.random();
+    await fund(quay.t.devnet, buyerKeys.publicKey(), { usdc: 1_000_000n });
     const seen: Array<Record<string, unknown>> = [];
     const proxy = await settleProxy(quay.apiUrl, async (answer) => {
       seen.push(answer);
-      if (answer.errorReason === "settlement_pending") await quay.startWorker();
+      if (answer.errorReason !== "settlement_pending") return;
+      await quay.startWorker();
+      await eventually(async () => (await payments(quay)).find((p) => p.payer === buyerKeys.publicKey() && p.status === "succeeded"), 30_000, "the payment to settle");
     });
     const seller = await startSeller({ facilitatorUrl: proxy.url, apiKey: quay.apiKey, network: "stellar:testnet", payTo, asset: USDC_SAC, amount: PRICE });
     try {
-      const buyerKeys = Keypair.random();
-      await fund(quay.t.devnet, buyerKeys.publicKey(), { usdc: 1_000_000n });
       const res = await createBuyer(buyerKeys.secret(), "stellar:testnet", quay.t.devnet.rpcUrl).fetch(seller.url);
       expect(res.status).toBe(200);
       expect(seen[0]).toMatchObject({ success: false, errorReason: "settlement_pending" });
