@@ -39,6 +39,30 @@ export async function startServices(): Promise<Services> {
   };
 }
 
+/** The environment a benchmark's Quay (api and worker) runs with, in a database and Redis prefix of its own named `name`. */
+export async function quayEnv(
+  services: Services,
+  options: { readonly name: string; readonly logLevel: string; readonly rpcUrl: string; readonly fund: Keypair; readonly poolSize: number; readonly apiPort: number; readonly workerPort: number },
+): Promise<Record<string, string>> {
+  return {
+    DATABASE_URL: await Databases.create(services.postgres.url, options.name),
+    REDIS_URL: services.redis.url,
+    REDIS_PREFIX: `${options.name}-${randomBytes(4).toString("hex")}`,
+    LOG_LEVEL: options.logLevel,
+    API_PORT: String(options.apiPort),
+    WORKER_PORT: String(options.workerPort),
+    STELLAR_TESTNET_RPC_URL: options.rpcUrl,
+    STELLAR_TESTNET_FUND_SECRET: options.fund.secret(),
+    STELLAR_TESTNET_MAX_FEE_STROOPS: MAX_FEE_STROOPS.toString(),
+    QUAY_MASTER_KEY: randomBytes(32).toString("base64"),
+    // As `quay up` sets it: one settle job per channel account.
+    SETTLE_CONCURRENCY: String(options.poolSize * 2),
+    // The benchmark is one tenant offering far more than the default 600 requests a minute.
+    RATE_LIMIT_PER_MINUTE: "1000000",
+    RATE_LIMIT_PER_MINUTE_ANONYMOUS: "1000000",
+  };
+}
+
 export interface StackOptions {
   readonly ledgerMs: number;
   readonly poolSize: number;
@@ -90,23 +114,7 @@ export async function startStack(services: Services, options: StackOptions): Pro
     const fund = Keypair.random();
     await friendbot(friendbotUrl, fund.publicKey());
     const [apiPort, workerPort, peerPort] = [await freePort(), await freePort(), await freePort()];
-    const env: Record<string, string> = {
-      DATABASE_URL: await Databases.create(services.postgres.url, "bench"),
-      REDIS_URL: services.redis.url,
-      REDIS_PREFIX: `bench-${randomBytes(4).toString("hex")}`,
-      LOG_LEVEL: options.logLevel,
-      API_PORT: String(apiPort),
-      WORKER_PORT: String(workerPort),
-      STELLAR_TESTNET_RPC_URL: rpcUrl,
-      STELLAR_TESTNET_FUND_SECRET: fund.secret(),
-      STELLAR_TESTNET_MAX_FEE_STROOPS: MAX_FEE_STROOPS.toString(),
-      QUAY_MASTER_KEY: randomBytes(32).toString("base64"),
-      // As `quay up` sets it: one settle job per channel account.
-      SETTLE_CONCURRENCY: String(options.poolSize * 2),
-      // The benchmark is one tenant offering far more than the default 600 requests a minute.
-      RATE_LIMIT_PER_MINUTE: "1000000",
-      RATE_LIMIT_PER_MINUTE_ANONYMOUS: "1000000",
-    };
+    const env = await quayEnv(services, { name: "bench", logLevel: options.logLevel, rpcUrl, fund, poolSize: options.poolSize, apiPort, workerPort });
     const config = Config.load(env);
     db = createPool({ url: config.database.url, max: 4, applicationName: "quay-bench" });
     await migrate(db);

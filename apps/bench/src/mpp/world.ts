@@ -4,13 +4,13 @@ import { ChannelDeploy, friendbot, submitOperation } from "@quay/demo";
 import { Config } from "@quay/config";
 import { createDb, createPool, migrate, type DbPool } from "@quay/db";
 import { ApiKeys } from "@quay/keys";
-import { Databases, freePort } from "@quay/localservices";
+import { freePort } from "@quay/localservices";
 import { createMetrics } from "@quay/metrics";
 import { PoolAdmin } from "@quay/pool";
 import { StellarNetwork } from "@quay/stellar";
 import { USDC_SAC } from "../payloads";
 import { startEntry, waitForOutput, waitHealthy, type Entry } from "../processes";
-import { MAX_FEE_STROOPS, type Services } from "../stack";
+import { quayEnv, type Services } from "../stack";
 import { CHANNEL_WASM_HASH } from "@quay/wasm";
 
 /** USDC each channel is opened with (base units): far above what a run's vouchers reach at 1 unit each. */
@@ -85,20 +85,8 @@ export async function startMppWorld(services: Services, options: MppWorldOptions
     const fund = Keypair.random();
     await friendbot(friendbotUrl, fund.publicKey());
     const [apiPort, workerPort, localPort, relayPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
-    const env: Record<string, string> = {
-      DATABASE_URL: await Databases.create(services.postgres.url, "benchmpp"),
-      REDIS_URL: services.redis.url,
-      REDIS_PREFIX: `benchmpp-${randomBytes(4).toString("hex")}`,
-      LOG_LEVEL: options.logLevel,
-      API_PORT: String(apiPort),
-      WORKER_PORT: String(workerPort),
-      STELLAR_TESTNET_RPC_URL: rpcUrl,
-      STELLAR_TESTNET_FUND_SECRET: fund.secret(),
-      STELLAR_TESTNET_MAX_FEE_STROOPS: MAX_FEE_STROOPS.toString(),
-      QUAY_MASTER_KEY: randomBytes(32).toString("base64"),
-      SETTLE_CONCURRENCY: String(options.poolSize * 2),
-      RATE_LIMIT_PER_MINUTE: "1000000",
-      RATE_LIMIT_PER_MINUTE_ANONYMOUS: "1000000",
+    const env = {
+      ...(await quayEnv(services, { name: "benchmpp", logLevel: options.logLevel, rpcUrl, fund, poolSize: options.poolSize, apiPort, workerPort })),
       MPP_CHANNEL_WASM_HASHES: CHANNEL_WASM_HASH.toString("hex"),
     };
     const config = Config.load(env);
