@@ -11,7 +11,7 @@ import { Mppx as ClientMppx } from "mppx/client";
 import { Mppx as ExpressMppx } from "mppx/express";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ALL_ZEROS, ChargeCheck, Did, Network, STELLAR_PUBNET, STELLAR_TESTNET, Stellar } from "@quay/mpp";
-import { fundedKeypair, startTestDevnet, USDC, usdcBalance } from "../devnet/helpers";
+import { clearFaults, fundedKeypair, setFaults, startTestDevnet, USDC, usdcBalance } from "../devnet/helpers";
 import type { TestDevnet } from "../devnet/helpers";
 import { challengeOf, listen, newApp, receiptOf, refusal, UNIT } from "./method-helpers";
 import { AMOUNT, LATEST_LEDGER, USDC_TESTNET, invocation, newParties, paymentTx, signedEntry, transferArgs, transferEvent, type Parties } from "../x402/fixtures";
@@ -53,6 +53,12 @@ describe("stellar/charge through mppx, LOCAL mode, on the devnet", () => {
     app.get("/bumped", bumped.charge({ amount: "0.0025" }), (_req, res) => res.json({ paid: "bumped" }));
     app.get("/sponsored", sponsored.charge({ amount: "0.0025" }), (_req, res) => res.json({ paid: "sponsored" }));
     app.get("/plain", plain.charge({ amount: "0.0025" }), (_req, res) => res.json({ paid: "plain" }));
+    const shortWait = ExpressMppx.create({
+      secretKey: SECRET,
+      realm: "quay.test",
+      methods: [Stellar.server.charge({ ...common, store: Store.memory(), feePayer: { envelopeSigner: sponsor }, pollTimeoutMs: 3_000 })],
+    });
+    app.get("/short-wait", shortWait.charge({ amount: "0.0025" }), (_req, res) => res.json({ paid: "short-wait" }));
     // One expiry for every challenge: what two 402s issued in the same millisecond share.
     app.get("/same-expiry", sponsored.charge({ amount: "0.0025", expires: SAME_EXPIRY }), (_req, res) => res.json({ paid: "same-expiry" }));
     http = await listen(app);
@@ -97,6 +103,19 @@ describe("stellar/charge through mppx, LOCAL mode, on the devnet", () => {
     expect(before.payer - (await usdcBalance(t.server, payer.publicKey()))).toBe(PRICE);
     expect(before.other - (await usdcBalance(t.server, other.publicKey()))).toBe(PRICE);
     expect((await usdcBalance(t.server, recipient.publicKey())) - before.recipient).toBe(2n * PRICE);
+  });
+
+  it("a sponsored transaction the network accepts but never includes is refused as expired once its time bounds have passed on the ledger, not as ambiguous", async () => {
+    const before = await balances();
+    await setFaults(t.devnet, { swallow: { count: 1 } });
+    try {
+      const authorization = await client().createCredential(await fetch(`${http.url}/short-wait`));
+      const res = await fetch(`${http.url}/short-wait`, { headers: { authorization } });
+      expect(await refusal(res)).toMatchObject({ status: 402, code: "broadcast_failed", reason: "transaction_expired" });
+    } finally {
+      await clearFaults(t.devnet);
+    }
+    expect(await balances()).toEqual(before);
   });
 
   it("sponsored pull: 200 with a receipt naming the tx hash; exactly the price moved; the sponsor paid the fee; a replay is refused", async () => {

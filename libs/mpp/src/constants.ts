@@ -30,6 +30,8 @@ export const DEFAULT_TIMEOUT_SECONDS = 180;
 export const DEFAULT_LEDGER_CLOSE_SECONDS = 5;
 export const DEFAULT_MAX_XDR_LENGTH = 8192;
 export const DEFAULT_MAX_FEE_BUMP_STROOPS = 10_000_000;
+/** How long a server waits for its transaction's outcome, and how long its own transactions live (their maxTime). */
+export const DEFAULT_POLL_TIMEOUT_MS = 30_000;
 export const COMMITMENT_DOMAIN = "chancmmt";
 
 export const Network = {

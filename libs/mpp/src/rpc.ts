@@ -1,13 +1,24 @@
 import { rpc } from "@stellar/stellar-sdk";
 import type { FeeBumpTransaction, Transaction } from "@stellar/stellar-sdk";
+import { DEFAULT_POLL_TIMEOUT_MS } from "./constants.js";
 import { StellarMppError } from "./errors.js";
 
 /** The few RPC steps the method needs, with RPC outages turned into `temporarily_unavailable`. */
 
 export interface PollOptions {
   readonly intervalMs?: number;
+  /** How long to wait for an outcome before answering `settlement_ambiguous`; default DEFAULT_POLL_TIMEOUT_MS. */
   readonly timeoutMs?: number;
+  /**
+   * The submitted transaction's maxTime (unix seconds), when it has one. Once a ledger closes past
+   * it with the transaction still unknown, the transaction can never be included: a definite
+   * `transaction_expired`; a maxTime within the wait extends it long enough to see that.
+   */
+  readonly maxTime?: number;
 }
+
+/** How long after its maxTime a transaction is waited for, for a ledger to close past it. */
+const EXPIRY_SLACK_MS = 15_000;
 
 export const Rpc = {
   /** An rpc.Server; an http:// URL (a local devnet) is allowed because the caller chose it explicitly. */
@@ -35,20 +46,36 @@ export const Rpc = {
     return sent.hash;
   },
 
-  /** Polls until SUCCESS; FAILED or no answer in time is a broadcast failure. */
+  /**
+   * Polls until the ledger decides: SUCCESS is returned; FAILED, or a ledger closed past `maxTime`
+   * without it, is a definite broadcast failure (nothing moved). Only an RPC that cannot tell in
+   * time leaves it `settlement_ambiguous`.
+   */
   async waitForSuccess(server: rpc.Server, hash: string, options: PollOptions = {}): Promise<rpc.Api.GetSuccessfulTransactionResponse> {
-    const deadline = Date.now() + (options.timeoutMs ?? 20_000);
+    const waited = Date.now() + (options.timeoutMs ?? DEFAULT_POLL_TIMEOUT_MS);
+    // A maxTime within the wait extends it by the slack, so the expiry is seen; a later one cannot be waited for.
+    const deadline = options.maxTime !== undefined ? Math.max(waited, Math.min(options.maxTime * 1000, waited) + EXPIRY_SLACK_MS) : waited;
     for (;;) {
       const got = await Rpc.call("getTransaction", () => server.getTransaction(hash));
       if (got.status === rpc.Api.GetTransactionStatus.SUCCESS) return got;
       if (got.status === rpc.Api.GetTransactionStatus.FAILED) {
         throw new StellarMppError("broadcast_failed", "transaction_failed", `transaction failed on chain (${got.resultXdr.result().switch().name})`);
       }
+      if (options.maxTime !== undefined && Number(got.latestLedgerCloseTime) > options.maxTime) {
+        throw new StellarMppError("broadcast_failed", "transaction_expired", "the transaction was not included before its time bounds ended; nothing moved");
+      }
       if (Date.now() > deadline) {
         throw new StellarMppError("broadcast_failed", "settlement_ambiguous", "transaction not confirmed in time; its outcome is pending reconciliation");
       }
       await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 250));
     }
+  },
+
+  /** The maxTime (unix seconds) of a transaction's time bounds, or of a fee bump's inner transaction; undefined if unbounded. */
+  maxTimeOf(tx: Transaction | FeeBumpTransaction): number | undefined {
+    const inner = "innerTransaction" in tx ? tx.innerTransaction : tx;
+    const maxTime = Number(inner.timeBounds?.maxTime ?? 0);
+    return maxTime > 0 ? maxTime : undefined;
   },
 
   /** Simulates; a simulation error or a needed restore is `simulation_failed` (first line of the error only). */

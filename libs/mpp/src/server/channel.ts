@@ -10,7 +10,7 @@ import type { QuayFeePayer } from "../quay.js";
 import type { ChannelState } from "../channel-state.js";
 import { Commitment } from "../commitment.js";
 import type { CommitmentKey } from "../commitment.js";
-import { DEFAULT_DECIMALS, DEFAULT_FEE, DEFAULT_MAX_FEE_BUMP_STROOPS, DEFAULT_RPC_URL, Network, STELLAR_TESTNET } from "../constants.js";
+import { DEFAULT_DECIMALS, DEFAULT_FEE, DEFAULT_MAX_FEE_BUMP_STROOPS, DEFAULT_POLL_TIMEOUT_MS, DEFAULT_RPC_URL, Network, STELLAR_TESTNET } from "../constants.js";
 import type { NetworkId } from "../constants.js";
 import { MppErrors, StellarMppConfigError, StellarMppError } from "../errors.js";
 import { Methods } from "../methods.js";
@@ -368,7 +368,8 @@ export async function close(parameters: CloseParameters): Promise<string> {
   const account = await Rpc.call("getAccount", () => server.getAccount(signer.publicKey()));
   const tx = new TransactionBuilder(account, { fee: DEFAULT_FEE, networkPassphrase: passphrase })
     .addOperation(new Contract(parameters.channel).call("close", nativeToScVal(parameters.amount, { type: "i128" }), nativeToScVal(signature, { type: "bytes" })))
-    .setTimeout(180)
+    // It lives no longer than the wait for it, so the ledger decides the answer.
+    .setTimeout(Math.ceil((parameters.pollTimeoutMs ?? DEFAULT_POLL_TIMEOUT_MS) / 1000))
     .build();
   const sim = await Rpc.simulate(server, tx);
   const prepared = rpc.assembleTransaction(tx, sim).build();
@@ -381,9 +382,11 @@ export async function close(parameters: CloseParameters): Promise<string> {
     envelope.sign(bumper);
   }
   const hash = await Rpc.send(server, envelope);
+  const maxTime = Rpc.maxTimeOf(envelope);
   await Rpc.waitForSuccess(server, hash, {
     ...(parameters.pollIntervalMs !== undefined ? { intervalMs: parameters.pollIntervalMs } : {}),
     ...(parameters.pollTimeoutMs !== undefined ? { timeoutMs: parameters.pollTimeoutMs } : {}),
+    ...(maxTime !== undefined ? { maxTime } : {}),
   });
   return hash;
 }

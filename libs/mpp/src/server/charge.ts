@@ -5,7 +5,7 @@ import { Method } from "mppx";
 import type { Receipt as MppxReceipt, Store } from "mppx";
 import { ChargeCheck } from "../charge-check.js";
 import type { CheckFailure } from "../charge-check.js";
-import { DEFAULT_DECIMALS, DEFAULT_MAX_FEE_BUMP_STROOPS, DEFAULT_RPC_URL, STELLAR_TESTNET, Network } from "../constants.js";
+import { DEFAULT_DECIMALS, DEFAULT_MAX_FEE_BUMP_STROOPS, DEFAULT_POLL_TIMEOUT_MS, DEFAULT_RPC_URL, STELLAR_TESTNET, Network } from "../constants.js";
 import type { NetworkId } from "../constants.js";
 import { Did } from "../did.js";
 import { MppErrors, StellarMppConfigError, StellarMppError } from "../errors.js";
@@ -212,7 +212,8 @@ class LocalCharge {
 
     const hash = await Rpc.send(this.server, toSubmit);
     await this.store.put(StoreKeys.chargeChallenge(challenge.id), { state: "pending", hash, claimedAt: now() });
-    await Rpc.waitForSuccess(this.server, hash, this.pollOptions());
+    const maxTime = Rpc.maxTimeOf(toSubmit);
+    await Rpc.waitForSuccess(this.server, hash, { ...this.pollOptions(), ...(maxTime !== undefined ? { maxTime } : {}) });
     await this.store.put(StoreKeys.chargeChallenge(challenge.id), { state: "settled", hash, settledAt: now() });
     await this.store.put(hashKey, { state: "used", usedAt: now() });
     return Receipt.from({ reference: hash, externalId: challenge.request.externalId });
@@ -226,11 +227,16 @@ class LocalCharge {
     const maxFee = this.parameters.maxFeeBumpStroops ?? DEFAULT_MAX_FEE_BUMP_STROOPS;
     // The client's bid without its (simulated) resource fee: ours comes from our own simulation.
     const inclusionFee = Math.max(100, Math.min(Number(clientTx.fee) - resourceFeeOf(clientTx), maxFee));
+    // Our transaction lives no longer than the wait for it, so the ledger says whether it landed
+    // before the payer is answered: never "failed" for a transaction that could still land.
+    const clientMaxTime = Number(clientTx.timeBounds?.maxTime ?? 0);
+    const ownMaxTime = Math.floor(Date.now() / 1000) + Math.ceil((this.parameters.pollTimeoutMs ?? DEFAULT_POLL_TIMEOUT_MS) / 1000);
+    const timebounds = { minTime: Number(clientTx.timeBounds?.minTime ?? 0), maxTime: clientMaxTime > 0 ? Math.min(clientMaxTime, ownMaxTime) : ownMaxTime };
     const build = () =>
       new TransactionBuilder(new Account(signer.publicKey(), sequence), {
         fee: String(inclusionFee),
         networkPassphrase: this.passphrase,
-        ...(clientTx.timeBounds ? { timebounds: clientTx.timeBounds } : {}),
+        timebounds,
       })
         .addOperation(Operation.invokeHostFunction({ func: op.func, auth: op.auth ?? [] }))
         .build();
