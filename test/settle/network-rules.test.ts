@@ -28,8 +28,10 @@ describe("a surge: one transaction per ledger, and the queue drops what waits 4 
       }),
     );
     // Six transactions need six ledgers; the ones the queue dropped are offered again (a higher bid)
-    // once Quay sees them gone, instead of waiting out their 10 s (40 ledger) time bounds.
-    expect(Math.max(...ledgers) - startLedger).toBeLessThanOrEqual(6 + 2 * 5 + 4);
+    // once Quay sees them gone, instead of waiting out their 10 s (40 ledger) time bounds. About
+    // two eviction windows (20 ledgers) on a quiet machine; the bound leaves a busy one 10 more
+    // ledgers of reaction time and still tells a resend from waiting the time bounds out.
+    expect(Math.max(...ledgers) - startLedger).toBeLessThanOrEqual(30);
     for (const { payer } of paid) expect((await transfers(quay.t)).filter((t) => t.from === payer.publicKey())).toHaveLength(1);
   });
 });
