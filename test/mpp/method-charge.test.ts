@@ -96,13 +96,28 @@ describe("stellar/charge through mppx, LOCAL mode, on the devnet", () => {
     const credentials = [await client().createCredential(first), await otherClient.createCredential(second)];
     expect(Credential.deserialize(credentials[0]!).challenge.id).not.toBe(Credential.deserialize(credentials[1]!).challenge.id);
     const before = { payer: await usdcBalance(t.server, payer.publicKey()), other: await usdcBalance(t.server, other.publicKey()), recipient: await usdcBalance(t.server, recipient.publicKey()) };
-    // One after the other: in LOCAL mode one envelope signer has one transaction pending at a time.
-    const paid = [];
-    for (const authorization of credentials) paid.push(await fetch(`${http.url}/same-expiry`, { headers: { authorization } }));
+    const paid = await Promise.all(credentials.map((authorization) => fetch(`${http.url}/same-expiry`, { headers: { authorization } })));
     expect(await Promise.all(paid.map(async (r) => (r.status === 200 ? 200 : refusal(r))))).toEqual([200, 200]);
     expect(before.payer - (await usdcBalance(t.server, payer.publicKey()))).toBe(PRICE);
     expect(before.other - (await usdcBalance(t.server, other.publicKey()))).toBe(PRICE);
     expect((await usdcBalance(t.server, recipient.publicKey())) - before.recipient).toBe(2n * PRICE);
+  });
+
+  it("concurrent sponsored charges on one envelope signer each settle once, in turn, none refused by the network's one-pending-per-account rule", async () => {
+    const payers = await Promise.all([0, 1, 2].map(() => fundedKeypair(t.devnet, { usdc: 10n * UNIT })));
+    const before = await Promise.all(payers.map((p) => usdcBalance(t.server, p.publicKey())));
+    const recipientBefore = await usdcBalance(t.server, recipient.publicKey());
+    const credentials = await Promise.all(
+      payers.map(async (keypair) => {
+        const payerClient = ClientMppx.create({ polyfill: false, methods: [Stellar.client.charge({ keypair, rpcUrl: t.devnet.rpcUrl, mode: "pull", pollIntervalMs: 100 })] });
+        return payerClient.createCredential(await fetch(`${http.url}/sponsored`));
+      }),
+    );
+    const paid = await Promise.all(credentials.map((authorization) => fetch(`${http.url}/sponsored`, { headers: { authorization } })));
+    expect(await Promise.all(paid.map(async (r) => (r.status === 200 ? 200 : refusal(r))))).toEqual([200, 200, 200]);
+    expect(new Set(paid.map((r) => receiptOf(r).reference)).size).toBe(3);
+    for (const [i, p] of payers.entries()) expect(before[i]! - (await usdcBalance(t.server, p.publicKey()))).toBe(PRICE);
+    expect((await usdcBalance(t.server, recipient.publicKey())) - recipientBefore).toBe(3n * PRICE);
   });
 
   it("a sponsored transaction the network accepts but never includes is refused as expired once its time bounds have passed on the ledger, not as ambiguous", async () => {

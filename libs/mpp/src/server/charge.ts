@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { Account, Keypair, Operation, rpc, TransactionBuilder } from "@stellar/stellar-sdk";
-import type { Transaction } from "@stellar/stellar-sdk";
+import type { FeeBumpTransaction, Transaction } from "@stellar/stellar-sdk";
 import { Method } from "mppx";
 import type { Receipt as MppxReceipt, Store } from "mppx";
 import { ChargeCheck } from "../charge-check.js";
@@ -138,6 +138,7 @@ class LocalCharge {
   private readonly envelopeSigner: Keypair | undefined;
   private readonly feeBumpSigner: Keypair | undefined;
   private readonly sponsorAddresses: string[];
+  private turn: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly parameters: LocalChargeParameters,
@@ -194,16 +195,29 @@ class LocalCharge {
     if (!checked.ok) refuse(checked);
     const transfer = checked.value;
 
-    let toSubmit;
     if (transfer.sponsored && this.envelopeSigner) {
-      toSubmit = await this.sponsor(transfer.transaction, this.envelopeSigner, transfer);
-    } else {
-      const sim = await Rpc.simulate(this.server, transfer.transaction);
-      const events = ChargeCheck.simulation({ events: sim.events, expected: transfer, sponsorAddresses: this.sponsorAddresses });
-      if (!events.ok) refuse(events);
-      toSubmit = transfer.envelope; // the spec: an unsponsored transaction is submitted unmodified
+      const signer = this.envelopeSigner;
+      return this.inTurn(async () => this.submit(credential, transfer, await this.sponsor(transfer.transaction, signer, transfer)));
     }
+    const sim = await Rpc.simulate(this.server, transfer.transaction);
+    const events = ChargeCheck.simulation({ events: sim.events, expected: transfer, sponsorAddresses: this.sponsorAddresses });
+    if (!events.ok) refuse(events);
+    return this.submit(credential, transfer, transfer.envelope); // the spec: an unsponsored transaction is submitted unmodified
+  }
 
+  /**
+   * Runs sponsored charges one at a time: the network queues one transaction per source account, so
+   * a second one built on the envelope signer's sequence while the first is pending would be
+   * refused (TRY_AGAIN_LATER). This process's charges wait their turn instead.
+   */
+  private inTurn<T>(run: () => Promise<T>): Promise<T> {
+    const result = this.turn.then(run, run);
+    this.turn = result.catch(() => undefined);
+    return result;
+  }
+
+  private async submit(credential: ChargeCredential, transfer: { transactionHash: string }, toSubmit: Transaction | FeeBumpTransaction): Promise<MppxReceipt.Receipt> {
+    const { challenge } = credential;
     const hashKey = StoreKeys.chargeHash(transfer.transactionHash);
     const hashClaimed = await this.store.update(hashKey, (current) =>
       current ? { op: "noop", result: false } : { op: "set", value: { state: "pending", claimedAt: now() }, result: true },
