@@ -343,6 +343,11 @@ export interface CloseParameters {
   readonly server?: rpc.Server;
   readonly maxFeeBumpStroops?: number;
   readonly pollIntervalMs?: number;
+  /**
+   * How long the server waits for its transaction's outcome (default 30 s); its own transactions
+   * (sponsored charges, closes) live that long. Keep it ≥ 15 s on a real network, which admits no
+   * transaction that expires within about two ledgers.
+   */
   readonly pollTimeoutMs?: number;
 }
 

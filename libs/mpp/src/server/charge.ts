@@ -45,6 +45,11 @@ export interface LocalChargeParameters extends CommonParameters {
   readonly feePayer?: { readonly envelopeSigner: Keypair | string; readonly feeBumpSigner?: Keypair | string };
   readonly maxFeeBumpStroops?: number;
   readonly pollIntervalMs?: number;
+  /**
+   * How long the server waits for its transaction's outcome (default 30 s); its own transactions
+   * (sponsored charges, closes) live that long. Keep it ≥ 15 s on a real network, which admits no
+   * transaction that expires within about two ledgers.
+   */
   readonly pollTimeoutMs?: number;
   readonly ledgerCloseSeconds?: number;
   /** Accept the legacy unsigned `hash` push (default false). */
