@@ -5,8 +5,7 @@
  */
 import { Address, Asset, Contract, Operation, authorizeEntry, nativeToScVal, rpc, xdr } from "@stellar/stellar-sdk";
 import type { Keypair, Transaction } from "@stellar/stellar-sdk";
-import { afterEach, describe, expect, it } from "vitest";
-import type { StartOptions } from "../../apps/devnet/src/index";
+import { describe, expect, it } from "vitest";
 import {
   USDC,
   builderFor,
@@ -14,7 +13,7 @@ import {
   fundedKeypair,
   opResultCodes,
   setFaults,
-  startTestDevnet,
+  devnetPerTest,
   submitAndWait,
   txResultCode,
   usdcBalance,
@@ -23,17 +22,7 @@ import {
 import type { TestDevnet } from "./helpers";
 
 const XLM = 10_000_000n;
-let t: TestDevnet | undefined;
-
-afterEach(async () => {
-  await t?.close();
-  t = undefined;
-});
-
-async function devnet(options: StartOptions = {}): Promise<TestDevnet> {
-  t = await startTestDevnet(options);
-  return t;
-}
+const devnet = devnetPerTest();
 
 const addr = (a: string): xdr.ScVal => Address.fromString(a).toScVal();
 

@@ -7,24 +7,13 @@
  */
 import { Address, Asset, Contract, Keypair, Operation, TransactionBuilder, nativeToScVal, rpc, xdr } from "@stellar/stellar-sdk";
 import type { FeeBumpTransaction, Transaction } from "@stellar/stellar-sdk";
-import { afterEach, describe, expect, it } from "vitest";
-import type { StartOptions } from "../../apps/devnet/src/index";
+import { describe, expect, it } from "vitest";
 import { Fees } from "../../apps/devnet/src/soroban/fees";
-import { USDC, builderFor, fundedKeypair, setFaults, startTestDevnet, submitAndWait, txResultCode, xlmBalance } from "./helpers";
+import { USDC, builderFor, fundedKeypair, setFaults, devnetPerTest, submitAndWait, txResultCode, xlmBalance } from "./helpers";
 import type { TestDevnet } from "./helpers";
 
 const XLM = 10_000_000n;
-let t: TestDevnet | undefined;
-
-afterEach(async () => {
-  await t?.close();
-  t = undefined;
-});
-
-async function devnet(options: StartOptions = {}): Promise<TestDevnet> {
-  t = await startTestDevnet(options);
-  return t;
-}
+const devnet = devnetPerTest();
 
 const addr = (a: string): xdr.ScVal => Address.fromString(a).toScVal();
 
@@ -144,8 +133,6 @@ describe("what a Soroban transaction is charged", () => {
       expect(charged(res)).toBe(expected);
       expect(feesCharged(res)).toEqual({ nonRefundable: expected - 100n, refundable: 0n, rent: 0n });
       expect(await xlmBalance(net.server, payer.publicKey())).toBe(before - expected);
-      await net.close();
-      t = undefined;
     }
   });
 
@@ -213,8 +200,6 @@ describe("getFeeStats as stellar-rpc reports it", () => {
       const stats = await net.server.getFeeStats();
       expect(stats.sorobanInclusionFee.max).toBe(feeStatsPerTransaction ? "200" : "100");
       expect(stats.inclusionFee.max).toBe(feeStatsPerTransaction ? "200" : "100");
-      await net.close();
-      t = undefined;
     }
   });
 });

@@ -5,6 +5,7 @@
  */
 import { Asset, Keypair, TransactionBuilder, rpc, xdr } from "@stellar/stellar-sdk";
 import type { FeeBumpTransaction, Transaction } from "@stellar/stellar-sdk";
+import { afterEach } from "vitest";
 import { USDC_ISSUER, startDevnet } from "../../apps/devnet/src/index";
 import type { Devnet, StartOptions } from "../../apps/devnet/src/index";
 
@@ -16,6 +17,22 @@ export interface TestDevnet {
   readonly server: rpc.Server;
   readonly passphrase: string;
   close(): Promise<void>;
+}
+
+/**
+ * Devnets a test starts and that are closed after it, even when it fails: call once at the top of
+ * a file (`const devnet = devnetPerTest();`), then `await devnet(options)` in each test.
+ */
+export function devnetPerTest(): (options?: StartOptions) => Promise<TestDevnet> {
+  const started: TestDevnet[] = [];
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((t) => t.close()));
+  });
+  return async (options = {}) => {
+    const t = await startTestDevnet(options);
+    started.push(t);
+    return t;
+  };
 }
 
 /** Starts a devnet on a free loopback port; ledgers close every 100 ms unless told otherwise. */

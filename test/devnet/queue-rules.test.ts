@@ -5,22 +5,17 @@
  */
 import { Account, Asset, Keypair, Operation, TransactionBuilder } from "@stellar/stellar-sdk";
 import type { FeeBumpTransaction, Transaction } from "@stellar/stellar-sdk";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { StartOptions } from "../../apps/devnet/src/index";
-import { builderFor, closeLedger, fundedKeypair, setFaults, startTestDevnet, submitAndWait, txResultCode, waitForTx } from "./helpers";
+import { builderFor, closeLedger, fundedKeypair, setFaults, devnetPerTest, submitAndWait, txResultCode, waitForTx } from "./helpers";
 import type { TestDevnet } from "./helpers";
 
 const XLM = 10_000_000n;
-let t: TestDevnet | undefined;
-
-afterEach(async () => {
-  await t?.close();
-  t = undefined;
-});
+const devnet = devnetPerTest();
 
 /** A paused devnet: ledgers close only when the test says so. */
 async function paused(options: StartOptions = {}): Promise<TestDevnet> {
-  t = await startTestDevnet(options);
+  const t = await devnet(options);
   await setFaults(t.devnet, { paused: true });
   return t;
 }

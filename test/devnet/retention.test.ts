@@ -4,20 +4,15 @@
  * ledgers scanned per getEvents call, and the getTransaction race (NOT_FOUND with a newer latestLedger).
  */
 import { Asset, Keypair, Operation, rpc } from "@stellar/stellar-sdk";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { StartOptions } from "../../apps/devnet/src/index";
-import { builderFor, closeLedger, fundedKeypair, setFaults, startTestDevnet, submitAndWait } from "./helpers";
+import { builderFor, closeLedger, fundedKeypair, setFaults, devnetPerTest, submitAndWait } from "./helpers";
 import type { TestDevnet } from "./helpers";
 
-let t: TestDevnet | undefined;
-
-afterEach(async () => {
-  await t?.close();
-  t = undefined;
-});
+const devnet = devnetPerTest();
 
 async function paused(options: StartOptions = {}): Promise<TestDevnet> {
-  t = await startTestDevnet(options);
+  const t = await devnet(options);
   await setFaults(t.devnet, { paused: true });
   return t;
 }
@@ -128,8 +123,7 @@ describe("getTransaction race (the transaction read before the ledger range)", (
   });
 
   it("never races without the fault", async () => {
-    const net = await startTestDevnet();
-    t = net;
+    const net = await devnet();
     const a = await fundedKeypair(net.devnet);
     const tx = (await builderFor(net, a.publicKey()))
       .addOperation(Operation.payment({ destination: a.publicKey(), asset: Asset.native(), amount: "1" }))
