@@ -39,6 +39,27 @@ export async function startServices(): Promise<Services> {
   };
 }
 
+/** A devnet process for a benchmark (pushed on `entries`, which stop it), and a fund account friendbot paid. */
+export async function startBenchDevnet(
+  entries: Entry[],
+  options: { readonly logLevel: string; readonly ledgerMs: number; readonly maxTxPerLedger: number },
+): Promise<{ devnet: Entry; rpcUrl: string; friendbotUrl: string; fund: Keypair }> {
+  const devnet = startEntry("devnet", "apps/devnet/src/main.ts", { DEVNET_LOG_LEVEL: options.logLevel }, [
+    "--port",
+    "0",
+    "--ledger-close-ms",
+    String(options.ledgerMs),
+    "--max-tx-per-ledger",
+    String(options.maxTxPerLedger),
+  ]);
+  entries.push(devnet);
+  const [, rpcUrl] = (await waitForOutput(devnet, /devnet listening on (http:\/\/\S+)/)) as unknown as [string, string];
+  const friendbotUrl = `${rpcUrl}/friendbot`;
+  const fund = Keypair.random();
+  await friendbot(friendbotUrl, fund.publicKey());
+  return { devnet, rpcUrl, friendbotUrl, fund };
+}
+
 /** The environment a benchmark's Quay (api and worker) runs with, in a database and Redis prefix of its own named `name`. */
 export async function quayEnv(
   services: Services,
@@ -98,21 +119,8 @@ export async function startStack(services: Services, options: StackOptions): Pro
     await db?.end().catch(() => undefined);
   };
   try {
-    const devnet = startEntry("devnet", "apps/devnet/src/main.ts", { DEVNET_LOG_LEVEL: options.logLevel }, [
-      "--port",
-      "0",
-      "--ledger-close-ms",
-      String(options.ledgerMs),
-      // Above N, so the pool and not the ledger is the limit.
-      "--max-tx-per-ledger",
-      String(Math.max(100, options.poolSize * 4)),
-    ]);
-    entries.push(devnet);
-    const [, rpcUrl] = (await waitForOutput(devnet, /devnet listening on (http:\/\/\S+)/)) as unknown as [string, string];
-    const friendbotUrl = `${rpcUrl}/friendbot`;
-
-    const fund = Keypair.random();
-    await friendbot(friendbotUrl, fund.publicKey());
+    // Above N, so the pool and not the ledger is the limit.
+    const { devnet, rpcUrl, friendbotUrl, fund } = await startBenchDevnet(entries, { logLevel: options.logLevel, ledgerMs: options.ledgerMs, maxTxPerLedger: Math.max(100, options.poolSize * 4) });
     const [apiPort, workerPort, peerPort] = [await freePort(), await freePort(), await freePort()];
     const env = await quayEnv(services, { name: "bench", logLevel: options.logLevel, rpcUrl, fund, poolSize: options.poolSize, apiPort, workerPort });
     const config = Config.load(env);

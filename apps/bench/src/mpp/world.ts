@@ -9,8 +9,8 @@ import { createMetrics } from "@quay/metrics";
 import { PoolAdmin } from "@quay/pool";
 import { StellarNetwork } from "@quay/stellar";
 import { USDC_SAC } from "../payloads";
-import { startEntry, waitForOutput, waitHealthy, type Entry } from "../processes";
-import { quayEnv, type Services } from "../stack";
+import { startEntry, waitHealthy, type Entry } from "../processes";
+import { quayEnv, startBenchDevnet, type Services } from "../stack";
 import { CHANNEL_WASM_HASH } from "@quay/wasm";
 
 /** USDC each channel is opened with (base units): far above what a run's vouchers reach at 1 unit each. */
@@ -68,22 +68,9 @@ export async function startMppWorld(services: Services, options: MppWorldOptions
     await db?.end().catch(() => undefined);
   };
   try {
-    const devnet = startEntry("devnet", "apps/devnet/src/main.ts", { DEVNET_LOG_LEVEL: options.logLevel }, [
-      "--port",
-      "0",
-      "--ledger-close-ms",
-      String(options.ledgerMs),
-      "--max-tx-per-ledger",
-      "400",
-    ]);
-    entries.push(devnet);
-    const [, rpcUrl] = (await waitForOutput(devnet, /devnet listening on (http:\/\/\S+)/)) as unknown as [string, string];
-    const friendbotUrl = `${rpcUrl}/friendbot`;
+    const { devnet, rpcUrl, friendbotUrl, fund } = await startBenchDevnet(entries, { logLevel: options.logLevel, ledgerMs: options.ledgerMs, maxTxPerLedger: 400 });
     const server = new rpc.Server(rpcUrl, { allowHttp: true });
     const passphrase = (await server.getNetwork()).passphrase;
-
-    const fund = Keypair.random();
-    await friendbot(friendbotUrl, fund.publicKey());
     const [apiPort, workerPort, localPort, relayPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
     const env = {
       ...(await quayEnv(services, { name: "benchmpp", logLevel: options.logLevel, rpcUrl, fund, poolSize: options.poolSize, apiPort, workerPort })),
