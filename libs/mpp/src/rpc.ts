@@ -47,22 +47,28 @@ export const Rpc = {
   },
 
   /**
-   * Polls until the ledger decides: SUCCESS is returned; FAILED, or a ledger closed past `maxTime`
-   * without it, is a definite broadcast failure (nothing moved). Only an RPC that cannot tell in
+   * Polls until the ledger decides: SUCCESS is returned; FAILED, or two answers from ledgers past
+   * `maxTime` without it, is a definite broadcast failure (nothing moved). Only an RPC that cannot tell in
    * time leaves it `settlement_ambiguous`.
    */
   async waitForSuccess(server: rpc.Server, hash: string, options: PollOptions = {}): Promise<rpc.Api.GetSuccessfulTransactionResponse> {
     const waited = Date.now() + (options.timeoutMs ?? DEFAULT_POLL_TIMEOUT_MS);
     // A maxTime within the wait extends it by the slack, so the expiry is seen; a later one cannot be waited for.
     const deadline = options.maxTime !== undefined ? Math.max(waited, Math.min(options.maxTime * 1000, waited) + EXPIRY_SLACK_MS) : waited;
+    let pastMaxTime = 0;
     for (;;) {
       const got = await Rpc.call("getTransaction", () => server.getTransaction(hash));
       if (got.status === rpc.Api.GetTransactionStatus.SUCCESS) return got;
       if (got.status === rpc.Api.GetTransactionStatus.FAILED) {
         throw new StellarMppError("broadcast_failed", "transaction_failed", `transaction failed on chain (${got.resultXdr.result().switch().name})`);
       }
+      // stellar-rpc reads the transaction before the ledger range, so one NOT_FOUND past maxTime can
+      // miss a transaction in a ledger it was still ingesting; the next read, made after that
+      // range was read, cannot.
       if (options.maxTime !== undefined && Number(got.latestLedgerCloseTime) > options.maxTime) {
-        throw new StellarMppError("broadcast_failed", "transaction_expired", "the transaction was not included before its time bounds ended; nothing moved");
+        if (++pastMaxTime >= 2) throw new StellarMppError("broadcast_failed", "transaction_expired", "the transaction was not included before its time bounds ended; nothing moved");
+      } else {
+        pastMaxTime = 0;
       }
       if (Date.now() > deadline) {
         throw new StellarMppError("broadcast_failed", "settlement_ambiguous", "transaction not confirmed in time; its outcome is pending reconciliation");
