@@ -10,17 +10,23 @@ import { builderFor, closeLedger, devnetPerTest, fundedKeypair, setFaults } from
 
 const devnet = devnetPerTest();
 
+/** A paused devnet (ledgers close when the test says) and a signed payment whose time bounds end in 5 s (time enough to land on a busy machine). */
+async function shortLivedPayment() {
+  const t = await devnet();
+  await setFaults(t.devnet, { paused: true });
+  const payer = await fundedKeypair(t.devnet);
+  const maxTime = Math.floor(Date.now() / 1000) + 5;
+  const tx = (await builderFor(t, payer.publicKey()))
+    .addOperation(Operation.payment({ destination: payer.publicKey(), asset: Asset.native(), amount: "1" }))
+    .setTimebounds(0, maxTime)
+    .build();
+  tx.sign(payer);
+  return { t, tx, maxTime };
+}
+
 describe("Rpc.waitForSuccess with the transaction's maxTime", () => {
   it("finds a transaction that landed although one answer, racing the RPC's ingestion, says NOT_FOUND past its maxTime", async () => {
-    const t = await devnet();
-    await setFaults(t.devnet, { paused: true });
-    const payer = await fundedKeypair(t.devnet);
-    const maxTime = Math.floor(Date.now() / 1000) + 2;
-    const tx = (await builderFor(t, payer.publicKey()))
-      .addOperation(Operation.payment({ destination: payer.publicKey(), asset: Asset.native(), amount: "1" }))
-      .setTimebounds(0, maxTime)
-      .build();
-    tx.sign(payer);
+    const { t, tx, maxTime } = await shortLivedPayment();
     const sent = await t.server.sendTransaction(tx);
     expect(sent.status).toBe("PENDING");
     await closeLedger(t.devnet); // it lands, before its maxTime
@@ -33,15 +39,7 @@ describe("Rpc.waitForSuccess with the transaction's maxTime", () => {
   });
 
   it("answers transaction_expired for one never included, once a ledger past its maxTime says so twice", async () => {
-    const t = await devnet();
-    await setFaults(t.devnet, { paused: true });
-    const payer = await fundedKeypair(t.devnet);
-    const maxTime = Math.floor(Date.now() / 1000) + 2;
-    const tx = (await builderFor(t, payer.publicKey()))
-      .addOperation(Operation.payment({ destination: payer.publicKey(), asset: Asset.native(), amount: "1" }))
-      .setTimebounds(0, maxTime)
-      .build();
-    tx.sign(payer);
+    const { t, tx, maxTime } = await shortLivedPayment();
     await setFaults(t.devnet, { swallow: { count: 1 } });
     const sent = await t.server.sendTransaction(tx);
     expect(sent.status).toBe("PENDING");
